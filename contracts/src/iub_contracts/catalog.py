@@ -1,0 +1,341 @@
+"""The insats catalogue: what a social board offers without individual needs assessment.
+
+One YAML file per kommun or utförare under ``catalog/``. These models validate those files;
+the eligibility service evaluates them, intake shows them, notify reads contact routes from them.
+
+Rules these models encode (see DOMAIN.md):
+- målgrupp is free text, shown to people and never evaluated (11 kap 5 § SoL);
+- villkor are summary facts with a structured ``kind``; each says how the utförare confirms it;
+- the documentation level belongs to the insats (14 kap 3/4/5 § SoL), and a 14:5 level is a
+  board decision for the whole insats, never for one person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+LAW_IN_FORCE = dt.date(2025, 7, 1)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceRef(_Strict):
+    """Where in a source document a catalogue statement comes from."""
+
+    file: str = Field(description="Source document file name under shared/seeds/")
+    section: str = Field(description="Section number or heading in the document, e.g. '4.5.4'")
+    quote: str | None = Field(default=None, description="Short verbatim quote (proper å/ä/ö)")
+
+
+class DocumentationLevel(StrEnum):
+    """The three documentation levels of SoL 2025:400."""
+
+    INDIVIDUAL = "individual"  # 14 kap 3 §
+    ANONYMISED = "anonymised"  # 14 kap 5 §: de-identified facts only
+    ADVISORY = "advisory"  # 14 kap 4 §: no personal data at all
+
+
+LEGAL_BASIS = {
+    DocumentationLevel.INDIVIDUAL: "14 kap 3 § SoL",
+    DocumentationLevel.ANONYMISED: "14 kap 5 § SoL",
+    DocumentationLevel.ADVISORY: "14 kap 4 § SoL",
+}
+
+
+class Documentation(_Strict):
+    """How carrying out the insats is documented."""
+
+    level: DocumentationLevel
+    board_decision: str | None = Field(
+        default=None,
+        description=(
+            "For 14:5 only: the board's decision on särskilda skäl, which covers every "
+            "participant of the insats (never one person)."
+        ),
+    )
+    source: SourceRef
+
+    @property
+    def legal_basis(self) -> str:
+        """The SoL paragraph the level rests on."""
+        return LEGAL_BASIS[self.level]
+
+    @model_validator(mode="after")
+    def _anonymised_needs_board_decision(self) -> Documentation:
+        if self.level is DocumentationLevel.ANONYMISED and not self.board_decision:
+            raise ValueError("a 14 kap 5 § level needs the board decision text (board_decision)")
+        if self.level is not DocumentationLevel.ANONYMISED and self.board_decision:
+            raise ValueError("board_decision is only for 14 kap 5 § (anonymised) insatser")
+        return self
+
+
+# --------------------------------------------------------------------------- villkor
+
+
+class _VillkorBase(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Stable id within the insats")
+    text: str = Field(description="The villkor in plain Swedish, as shown to people")
+    confirm_by: list[str] = Field(
+        min_length=1,
+        description="How the utförare confirms it summarily, e.g. 'ID-handling', 'hyreskontrakt'",
+    )
+    source: SourceRef
+
+
+class AgeVillkor(_VillkorBase):
+    """Age at the request date within [min_years, max_years] (both inclusive)."""
+
+    kind: Literal["age"] = "age"
+    min_years: int | None = Field(default=None, ge=0, le=130)
+    max_years: int | None = Field(default=None, ge=0, le=130)
+
+    @model_validator(mode="after")
+    def _has_a_bound(self) -> AgeVillkor:
+        if self.min_years is None and self.max_years is None:
+            raise ValueError("an age villkor needs min_years or max_years")
+        if (
+            self.min_years is not None
+            and self.max_years is not None
+            and self.min_years > self.max_years
+        ):
+            raise ValueError("min_years is greater than max_years")
+        return self
+
+
+class FolkbokfordVillkor(_VillkorBase):
+    """Registered (folkbokförd) in the kommun; optionally about the child rather than the applicant.
+
+    ``without_it_until_next_weekday``: a person who is not folkbokförd may still get the insats,
+    but only until the next weekday (Östersund, Akutboendet); the decision carries valid_until.
+    """
+
+    kind: Literal["folkbokford"] = "folkbokford"
+    subject: Literal["applicant", "child"] = "applicant"
+    without_it_until_next_weekday: bool = False
+
+
+class BosattVillkor(_VillkorBase):
+    """'Bosatt eller vistas stadigvarande' in the kommun (a different fact from folkbokförd)."""
+
+    kind: Literal["bosatt_eller_vistas"] = "bosatt_eller_vistas"
+
+
+class LegalGenderVillkor(_VillkorBase):
+    """Legal gender ('kvinna i juridisk mening')."""
+
+    kind: Literal["legal_gender"] = "legal_gender"
+    gender: Literal["kvinna", "man"]
+
+
+class HasHadInsatsVillkor(_VillkorBase):
+    """Has had a named insats; optionally it ended no longer than ``ended_within_days`` ago."""
+
+    kind: Literal["has_had_insats"] = "has_had_insats"
+    insats_ref: str = Field(description="Key of the earlier insats, e.g. 'bostad-forst'")
+    insats_name: str = Field(description="Its name in Swedish, for explanations")
+    ended_within_days: int | None = Field(default=None, ge=1)
+
+
+class CurrentlyHasVillkor(_VillkorBase):
+    """Currently has a named insats or treater (e.g. a CRA-behandlare)."""
+
+    kind: Literal["currently_has"] = "currently_has"
+    ref: str = Field(description="Key, e.g. 'cra-behandlare'")
+    name: str = Field(description="Its name in Swedish, for explanations")
+
+
+class PlacedVillkor(_VillkorBase):
+    """Placed outside the home by or in the kommun."""
+
+    kind: Literal["placed_outside_home"] = "placed_outside_home"
+
+
+class FactVillkor(_VillkorBase):
+    """Any other summary yes/no fact the utförare can establish by looking (e.g. a lease)."""
+
+    kind: Literal["fact"] = "fact"
+    fact: str = Field(pattern=r"^[a-z0-9_]+$", description="Key in ApplicantFacts.other_facts")
+    question: str = Field(description="The yes/no question in Swedish")
+
+
+Villkor = Annotated[
+    AgeVillkor
+    | FolkbokfordVillkor
+    | BosattVillkor
+    | LegalGenderVillkor
+    | HasHadInsatsVillkor
+    | CurrentlyHasVillkor
+    | PlacedVillkor
+    | FactVillkor,
+    Field(discriminator="kind"),
+]
+
+
+# --------------------------------------------------------------------------- consent
+
+
+class ConsentRequirement(StrEnum):
+    """Whose consent an age band needs."""
+
+    NONE = "none"
+    ONE_GUARDIAN = "one_guardian"
+    ALL_GUARDIANS = "all_guardians"
+
+
+class ConsentPolicy(_Strict):
+    """Guardian consent rules of one insats (21 kap 2 § SoL and the kommun's rules).
+
+    Defaults are the law's: under 15 one guardian's consent; 15–17 consent unless the board
+    has judged the insats suitable without it (lämplighetsbedömning).
+    """
+
+    under_15: ConsentRequirement = ConsentRequirement.ONE_GUARDIAN
+    age_15_17: ConsentRequirement = ConsentRequirement.ONE_GUARDIAN
+    suitable_15_17_without_consent: bool = Field(
+        default=False, description="The board's lämplighetsbedömning for 15–17 year olds"
+    )
+    exemption_reason: str | None = Field(
+        default=None,
+        description="Why under-15s need no consent (e.g. Mellerud: rådgivningssamtal is not a "
+        "programinsats). Required when under_15 is 'none'.",
+    )
+    source: SourceRef | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ConsentPolicy:
+        if self.suitable_15_17_without_consent and self.age_15_17 is not ConsentRequirement.NONE:
+            raise ValueError("suitable_15_17_without_consent needs age_15_17: none")
+        if (
+            self.age_15_17 is ConsentRequirement.NONE
+            and not self.suitable_15_17_without_consent
+            and not self.exemption_reason
+        ):
+            raise ValueError(
+                "15–17 without consent needs the board's lämplighetsbedömning "
+                "(suitable_15_17_without_consent: true) or an exemption_reason"
+            )
+        if self.under_15 is ConsentRequirement.NONE and not self.exemption_reason:
+            raise ValueError("under_15: none needs an exemption_reason")
+        return self
+
+
+# --------------------------------------------------------------------------- insats
+
+
+class InsatsVersion(_Strict):
+    """One dated version of an insats; the version in force at the request date is used."""
+
+    valid_from: dt.date = LAW_IN_FORCE
+    valid_to: dt.date | None = Field(default=None, description="Last day in force, inclusive")
+    name: str
+    unit: str = Field(description="Enhet / verksamhet that carries it out")
+    utforare: str | None = Field(
+        default=None, description="Provider when not the board's own unit (e.g. 'Västerås stad')"
+    )
+    description: str = Field(description="Innehåll och genomförande, shortened, in Swedish")
+    malgrupp: str = Field(description="Who the board wants to reach. Shown, NEVER evaluated.")
+    villkor: list[Villkor] = Field(default_factory=list)
+    kommun_villkor_apply: bool = Field(
+        default=True, description="Whether the catalogue's kommun-wide villkor apply to this insats"
+    )
+    kommun_villkor_exception: str | None = Field(
+        default=None, description="Why the kommun-wide villkor do not apply (with source)"
+    )
+    consent: ConsentPolicy = Field(default_factory=ConsentPolicy)
+    documentation: Documentation
+    topic: str = Field(description="Topic category for follow-up statistics, e.g. 'vald'")
+    anonymous_allowed: bool = Field(
+        default=False,
+        description="Whether a person may ask without identity (true for advisory and 14:5)",
+    )
+    alternatives: list[str] = Field(
+        default_factory=list,
+        description="Alternatives named for when the wait is long (with/without needs assessment)",
+    )
+    source: SourceRef
+    notes: str | None = Field(default=None, description="How an ambiguous text was read")
+
+    @model_validator(mode="after")
+    def _anonymity_follows_level(self) -> InsatsVersion:
+        lvl = self.documentation.level
+        if lvl is not DocumentationLevel.INDIVIDUAL and not self.anonymous_allowed:
+            raise ValueError("advisory and 14:5 insatser must allow anonymous requests")
+        if lvl is DocumentationLevel.INDIVIDUAL and self.anonymous_allowed:
+            raise ValueError("an individually documented insats cannot be anonymous")
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        if not self.kommun_villkor_apply and not self.kommun_villkor_exception:
+            raise ValueError("kommun_villkor_apply: false needs kommun_villkor_exception")
+        ids = [v.id for v in self.villkor]
+        if len(ids) != len(set(ids)):
+            raise ValueError("villkor ids must be unique within an insats")
+        return self
+
+
+class Insats(_Strict):
+    """An insats utan individuell behovsprövning with its dated versions."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    versions: list[InsatsVersion] = Field(min_length=1)
+
+    def in_force(self, on: dt.date) -> InsatsVersion | None:
+        """The version in force on a date, or None."""
+        for v in self.versions:
+            if v.valid_from <= on and (v.valid_to is None or on <= v.valid_to):
+                return v
+        return None
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> Insats:
+        vs = sorted(self.versions, key=lambda v: v.valid_from)
+        for a, b in zip(vs, vs[1:], strict=False):
+            if a.valid_to is None or a.valid_to >= b.valid_from:
+                raise ValueError(f"versions of {self.id} overlap at {b.valid_from}")
+        return self
+
+
+class Contact(_Strict):
+    """How people get in touch with the kommun or utförare, as the document gives it."""
+
+    kundcenter_phone: str | None = None
+    switchboard_phone: str | None = None
+    app: str | None = Field(default=None, description="e.g. 'Mitt val mitt stöd'")
+    visiting_address: str | None = None
+    web: str | None = None
+    how_to_apply: str = Field(description="How to apply for needs-assessed insatser, in Swedish")
+
+
+class KommunCatalog(_Strict):
+    """All IUB insatser of one kommun or utförare, from one source document."""
+
+    kommun: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Stable id, e.g. 'sala'")
+    name: str = Field(description="Display name in Swedish")
+    kind: Literal["kommun", "lansverksamhet"] = "kommun"
+    source_file: str
+    contact: Contact
+    kommun_villkor: list[Villkor] = Field(
+        default_factory=list,
+        description="Villkor that apply to every insats unless the insats says otherwise",
+    )
+    reasonable_wait_days: int | None = Field(
+        default=None, description="What the kommun counts as reasonable time before alternatives"
+    )
+    insatser: list[Insats]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> KommunCatalog:
+        ids = [i.id for i in self.insatser]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise ValueError(f"duplicate insats ids: {sorted(dupes)}")
+        return self
+
+    def insats(self, insats_id: str) -> Insats | None:
+        """The insats with this id, or None."""
+        return next((i for i in self.insatser if i.id == insats_id), None)

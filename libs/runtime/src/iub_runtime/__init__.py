@@ -1,0 +1,1 @@
+"""Run-time pieces shared by the IUB services."""

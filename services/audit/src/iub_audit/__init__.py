@@ -1,0 +1,1 @@
+"""IUB audit service."""

@@ -1,0 +1,1 @@
+"""IUB eligibility service."""

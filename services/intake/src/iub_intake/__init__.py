@@ -1,0 +1,1 @@
+"""IUB intake service."""

@@ -1,0 +1,1 @@
+"""IUB notify service."""

@@ -1,0 +1,1 @@
+"""The iub command line."""
