@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ class Catalog:
         i = k.insats(insats_id)
         return None if i is None else (k, i)
 
-    def version_in_force(self, kommun: str, insats_id: str, on) -> InsatsVersion | None:
+    def version_in_force(self, kommun: str, insats_id: str, on: dt.date) -> InsatsVersion | None:
         """The insats version in force on a date, or None."""
         found = self.lookup(kommun, insats_id)
         return None if found is None else found[1].in_force(on)
@@ -112,3 +113,19 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def default_catalog_dir() -> Path:
+    """IUB_CATALOG_DIR, else ./catalog, else the catalog/ folder of the source checkout."""
+    import os
+
+    env = os.environ.get("IUB_CATALOG_DIR")
+    if env:
+        return Path(env)
+    cwd = Path.cwd() / "catalog"
+    if cwd.is_dir():
+        return cwd
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "catalog").is_dir() and (parent / "pyproject.toml").is_file():
+            return parent / "catalog"
+    return cwd

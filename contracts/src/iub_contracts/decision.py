@@ -35,7 +35,7 @@ class VillkorStatus(StrEnum):
 class VillkorResult(BaseModel):
     """One villkor evaluated: status, Swedish explanation, source and how to confirm it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     villkor_id: str
     kind: str
@@ -58,7 +58,7 @@ class ConsentState(StrEnum):
 class ConsentResult(BaseModel):
     """Consent status with whose consent is missing, and the rule that applied."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     required: ConsentRequirement
     state: ConsentState
@@ -70,7 +70,7 @@ class ConsentResult(BaseModel):
 class Decision(BaseModel):
     """The engine's answer for one kommun, insats and person at one date."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     outcome: Outcome
     kommun: str
@@ -105,7 +105,7 @@ class DecisionErrorCode(StrEnum):
 class DecisionError(BaseModel):
     """No decision could be made; the 11 kap 6 § information still goes out."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     code: DecisionErrorCode
     kommun: str

@@ -18,7 +18,7 @@ PERSONNUMMER_12 = r"^(19|20)\d{6}\d{4}$"
 class Guardian(BaseModel):
     """One vårdnadshavare and whether they consented; consent is a fact with provenance."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     label: str = Field(
         max_length=40, description="Non-identifying label, e.g. 'vårdnadshavare 1'"
@@ -31,7 +31,7 @@ class Guardian(BaseModel):
 class PreviousInsats(BaseModel):
     """An insats the person has had; ``ended_on`` None means it is still ongoing."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     ref: str = Field(max_length=80)
     ended_on: dt.date | None = None
@@ -40,7 +40,7 @@ class PreviousInsats(BaseModel):
 class ApplicantFacts(BaseModel):
     """The facts villkor and consent are evaluated against."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     personnummer: str | None = Field(
         default=None, pattern=PERSONNUMMER_12, description="12 digits, normalised by intake"

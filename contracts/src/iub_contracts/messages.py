@@ -1,0 +1,160 @@
+"""Every message that crosses a stream. Producers and consumers import these; nobody redefines them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from iub_contracts.catalog import DocumentationLevel
+from iub_contracts.decision import Decision, DecisionError
+from iub_contracts.facts import ApplicantFacts
+
+SCHEMA_VERSION = 1
+
+
+class Envelope(BaseModel):
+    """Fields every stream message carries."""
+
+    # hide_input_in_errors: a validation error must never echo a personnummer into a log line
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    message_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    correlation_id: uuid.UUID = Field(description="The request id the message belongs to")
+    occurred_at: AwareDatetime
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+
+class Channel(StrEnum):
+    """How the person reached the service."""
+
+    APP = "app"  # Mitt val mitt stöd
+    TELEPHONY = "telephony"  # Kundcenter
+
+
+class DeliveryTarget(BaseModel):
+    """Where the 11 kap 6 § information goes: app callback, the call, or polling only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    kind: Literal["app_callback", "telephony", "poll"] = "poll"
+    callback_url: str | None = Field(default=None, max_length=2000)
+    call_ref: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _target_matches_kind(self) -> DeliveryTarget:
+        if self.kind == "app_callback" and not self.callback_url:
+            raise ValueError("app_callback needs callback_url")
+        if self.kind == "telephony" and not self.call_ref:
+            raise ValueError("telephony needs call_ref")
+        return self
+
+
+class RequestReceived(Envelope):
+    """A person asked for an insats; facts already minimised by intake for the insats's level."""
+
+    request_id: uuid.UUID
+    kommun: str = Field(max_length=80)
+    insats_id: str = Field(max_length=120)
+    channel: Channel
+    language: str = Field(default="sv", max_length=16)
+    facts: ApplicantFacts
+    delivery: DeliveryTarget = Field(default_factory=DeliveryTarget)
+    received_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _correlates(self) -> RequestReceived:
+        if self.correlation_id != self.request_id:
+            raise ValueError("correlation_id must be the request id")
+        return self
+
+
+class DecisionMade(Envelope):
+    """Eligibility's answer for one request: a decision, or an error (unknown kommun/insats)."""
+
+    request_id: uuid.UUID
+    kommun: str
+    insats_id: str
+    channel: Channel
+    language: str
+    delivery: DeliveryTarget
+    facts: ApplicantFacts = Field(description="As received (already minimised for the level)")
+    received_at: AwareDatetime
+    age_at_request: int | None = Field(default=None, description="Derived by eligibility, for age bands")
+    legal_gender: Literal["kvinna", "man"] | None = Field(default=None, description="Derived by eligibility")
+    decision: Decision | None = None
+    error: DecisionError | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DecisionMade:
+        if (self.decision is None) == (self.error is None):
+            raise ValueError("exactly one of decision and error")
+        return self
+
+
+class AuditStep(StrEnum):
+    """What a documentation record is about; (request id, step) is unique."""
+
+    DECISION = "decision"
+    INFORMATION = "information"
+
+
+class AuditRecorded(Envelope):
+    """Audit documented a decision (or could not, and says why); notify informs after this."""
+
+    request_id: uuid.UUID
+    kommun: str
+    insats_id: str
+    channel: Channel
+    language: str
+    delivery: DeliveryTarget
+    level: DocumentationLevel | None = Field(description="None when no catalogue entry exists")
+    documented: bool
+    record_hash: str | None = None
+    refusal_reason: str | None = Field(default=None, description="Never contains personal data")
+    decision: Decision | None = None
+    error: DecisionError | None = None
+
+
+class InformationStatus(StrEnum):
+    """Result of delivering the 11 kap 6 § information."""
+
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class InformationGiven(Envelope):
+    """Proof that the 11 kap 6 § information was given (or failed after retries). No personal data."""
+
+    request_id: uuid.UUID
+    kommun: str
+    insats_id: str
+    channel: Channel
+    level: DocumentationLevel | None
+    language: str = Field(description="Language actually used")
+    language_requested: str
+    language_fallback: bool
+    template: str = Field(description="Template id and version")
+    text: str = Field(description="The text as delivered (no personal data in it)")
+    text_sha256: str
+    delivered_via: Literal["app_callback", "telephony", "poll"]
+    status: InformationStatus
+    attempts: int = Field(ge=0)
+    outcome: str | None = None
+
+
+class DeadLetter(BaseModel):
+    """An entry that could not be processed after N deliveries, moved aside for operators."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    stream: str
+    group: str
+    entry_id: str
+    deliveries: int
+    error_type: str = Field(description="Exception class name; never the message or the input")
+    dead_lettered_at: AwareDatetime
+    payload: str = Field(description="The original __data__ (may hold personal data; masked in ops)")

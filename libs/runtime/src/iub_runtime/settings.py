@@ -1,0 +1,29 @@
+"""Settings every service shares (pydantic-settings, env prefix IUB_)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RuntimeSettings(BaseSettings):
+    """Broker, delivery and retention settings common to all services."""
+
+    model_config = SettingsConfigDict(env_prefix="IUB_", env_file=None, extra="ignore")
+
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        validation_alias="REDIS_URL",
+        description="Redis with the streams (REDIS_URL)",
+    )
+    max_deliveries: int = Field(default=5, ge=1, description="Deliveries before dead-lettering")
+    claim_idle_ms: int = Field(default=5000, ge=100, description="Idle time before a claimer takes an entry")
+    polling_interval_ms: int = Field(default=100, ge=10)
+    batch_size: int = Field(default=100, ge=1, description="Entries read per XREADGROUP")
+    stream_retention_hours: float = Field(
+        default=72.0, gt=0, description="Entries older than this are trimmed (personal data!)"
+    )
+    dedupe_ttl_hours: float = Field(default=168.0, gt=0, description="How long effects are deduplicated")
+    log_level: str = "INFO"
+    log_json: bool | None = None
+    metrics_port: int | None = Field(default=None, description="Serve /health and /metrics here")

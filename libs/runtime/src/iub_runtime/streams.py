@@ -1,0 +1,154 @@
+"""Redis Streams plumbing FastStream does not do for us on Redis 7.0.
+
+- consumer groups created explicitly at start (XGROUP CREATE … 0 MKSTREAM, BUSYGROUP ignored);
+- publish-once: dedupe key and XADD in one Lua script, so a redelivered message never
+  produces a second effect and a crash can never lose one;
+- streams trimmed by MINID so personal data does not outlive the retention;
+- dead letters: the entry copied to ``<stream>.dlq`` with its error type, then acked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import time
+from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from iub_contracts.messages import DeadLetter
+from iub_contracts.streams import CONSUMERS, dead_letter_stream
+
+DATA_FIELD = "__data__"  # FastStream reads a raw JSON body from this field
+
+# KEYS[1] dedupe key (may be ''), KEYS[2] stream; ARGV[1] ttl s, ARGV[2] minid, ARGV[3] data
+_PUBLISH_ONCE = """
+if KEYS[1] ~= '' then
+  if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return false end
+end
+return redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[2], '*', '__data__', ARGV[3])
+"""
+
+
+def consumer_name(suffix: str = "") -> str:
+    """A consumer name unique per process: host + pid (+ role)."""
+    base = f"{socket.gethostname()}-{os.getpid()}"
+    return f"{base}-{suffix}" if suffix else base
+
+
+async def ensure_groups(
+    redis: Redis, groups: Iterable[tuple[str, str]] | None = None
+) -> list[tuple[str, str]]:
+    """Create the consumer groups idempotently from id 0, so nothing published before is skipped."""
+    pairs = list(groups) if groups is not None else [
+        (s, g) for s, gs in CONSUMERS.items() for g in gs
+    ]
+    for stream, group in pairs:
+        try:
+            await redis.xgroup_create(stream, group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+    return pairs
+
+
+async def forget_idle_consumers(redis: Redis, stream: str, group: str, idle_ms: int) -> int:
+    """Delete consumers of dead processes that have nothing pending (names are per pid)."""
+    removed = 0
+    for c in await redis.xinfo_consumers(stream, group):
+        name = c["name"].decode() if isinstance(c["name"], bytes) else c["name"]
+        if c["pending"] == 0 and c["idle"] > idle_ms:
+            await redis.xgroup_delconsumer(stream, group, name)
+            removed += 1
+    return removed
+
+
+def minid_for(retention_s: float, now_ms: int | None = None) -> str:
+    """The MINID below which entries are older than the retention."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    return str(max(0, now_ms - int(retention_s * 1000)))
+
+
+class StreamWriter:
+    """Publishes contract messages, exactly once per dedupe key, trimming by retention."""
+
+    def __init__(self, redis: Redis, *, retention_s: float, dedupe_ttl_s: float) -> None:
+        self._redis = redis
+        self._retention_s = retention_s
+        self._ttl = int(dedupe_ttl_s)
+        self._script = redis.register_script(_PUBLISH_ONCE)
+
+    async def publish(self, stream: str, message: BaseModel, *, once_key: str | None = None) -> str | None:
+        """XADD the message; with once_key, only if that key was never published. Returns the id or None."""
+        data = message.model_dump_json()
+        key = f"iub:once:{once_key}" if once_key else ""
+        res = await self._script(keys=[key, stream], args=[self._ttl, minid_for(self._retention_s), data])
+        if res is None:
+            return None
+        return res.decode() if isinstance(res, bytes) else str(res)
+
+    async def publish_many(self, items: Sequence[tuple[str, BaseModel, str | None]]) -> list[str | None]:
+        """Pipelined publish of several messages (stream, message, once_key)."""
+        minid = minid_for(self._retention_s)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for stream, message, once_key in items:
+                key = f"iub:once:{once_key}" if once_key else ""
+                await self._script(
+                    keys=[key, stream], args=[self._ttl, minid, message.model_dump_json()], client=pipe
+                )
+            results = await pipe.execute()
+        return [None if r is None else (r.decode() if isinstance(r, bytes) else str(r)) for r in results]
+
+
+async def dead_letter(
+    redis: Redis,
+    *,
+    stream: str,
+    group: str,
+    entry_id: str,
+    payload: bytes | str,
+    deliveries: int,
+    error_type: str,
+    now: dt.datetime,
+    retention_s: float,
+) -> None:
+    """Copy an entry to ``<stream>.dlq`` and ack it, atomically (MULTI)."""
+    letter = DeadLetter(
+        stream=stream,
+        group=group,
+        entry_id=entry_id,
+        deliveries=deliveries,
+        error_type=error_type,
+        dead_lettered_at=now,
+        payload=payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload,
+    )
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.xadd(
+            dead_letter_stream(stream),
+            {DATA_FIELD: letter.model_dump_json()},
+            minid=minid_for(retention_s),
+            approximate=True,
+        )
+        pipe.xack(stream, group, entry_id)
+        await pipe.execute()
+
+
+ERRORS_KEY = "iub:errors:{stream}:{group}"
+
+
+async def remember_error(redis: Redis, stream: str, group: str, entry_id: str, error_type: str) -> None:
+    """Keep the last error type of an entry so its dead letter can say why."""
+    key = ERRORS_KEY.format(stream=stream, group=group)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hset(key, entry_id, error_type)
+        pipe.expire(key, 7 * 24 * 3600)
+        await pipe.execute()
+
+
+async def last_error(redis: Redis, stream: str, group: str, entry_id: str) -> str | None:
+    """The last error type recorded for an entry."""
+    v = await redis.hget(ERRORS_KEY.format(stream=stream, group=group), entry_id)
+    return None if v is None else v.decode()

@@ -1,0 +1,66 @@
+"""Composition root of the eligibility service: settings, logging, catalogue, broker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import structlog
+from faststream import FastStream
+from faststream.specification import AsyncAPI
+from faststream.redis import RedisBroker
+
+from iub_contracts import streams
+from iub_contracts.catalog_loader import default_catalog_dir, load_catalog
+from iub_contracts.messages import DecisionMade, RequestReceived
+from iub_eligibility.domain.request import evaluate_request
+from iub_eligibility.settings import EligibilitySettings
+from iub_runtime import metrics
+from iub_runtime.consumer import Runtime, make_canonical_log_middleware, note, register_consumer
+from iub_runtime.health import serve_health
+from iub_runtime.logging import configure_logging
+from iub_runtime.streams import ensure_groups
+
+log = structlog.get_logger("iub.eligibility")
+
+
+def create_app(settings: EligibilitySettings | None = None) -> FastStream:
+    """Build the eligibility service."""
+    settings = settings or EligibilitySettings()
+    configure_logging("eligibility", json=settings.log_json, level=settings.log_level)
+    rt = Runtime(settings=settings, service="eligibility")
+    broker = RedisBroker(settings.redis_url, logger=None, middlewares=[make_canonical_log_middleware(rt)])
+    catalog_dir = Path(settings.catalog_dir) if settings.catalog_dir else default_catalog_dir()
+    state: dict = {}
+
+    async def on_request_received(msg: RequestReceived) -> None:
+        """Decide the request and publish the decision once."""
+        made = evaluate_request(state["catalog"], msg, rt.clock())
+        outcome = made.decision.outcome.value if made.decision else f"error:{made.error.code.value}"
+        note(outcome_detail=outcome)
+        metrics.DECISIONS.labels(kommun=msg.kommun if made.decision else "unknown", outcome=outcome).inc()
+        await rt.writer.publish(streams.DECISIONS, made, once_key=f"eligibility:{msg.request_id}")
+
+    register_consumer(broker, rt, stream=streams.REQUESTS, group=streams.GROUP_ELIGIBILITY,
+                      model=RequestReceived, handle=on_request_received,
+                      description="Decide each request against the catalogue in force")
+    broker.publisher(streams.DECISIONS, title=streams.DECISIONS, schema=DecisionMade,
+                     description="The decision (or decision error) for each request")
+
+    app = FastStream(broker, logger=None, specification=AsyncAPI(title="iub eligibility", version="1"))
+
+    @app.on_startup
+    async def _start() -> None:
+        state["catalog"] = load_catalog(catalog_dir)
+        await rt.connect()
+        await ensure_groups(rt.redis)
+        state["health"] = await serve_health(rt, settings.metrics_port)
+        log.info("eligibility_started", catalog_version=state["catalog"].version,
+                 kommuner=len(state["catalog"].kommuner))
+
+    @app.after_shutdown
+    async def _stop() -> None:
+        if state.get("health") is not None:
+            state["health"].close()
+        await rt.close()
+
+    return app

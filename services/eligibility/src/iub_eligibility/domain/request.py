@@ -1,0 +1,46 @@
+"""From a received request to the decision message: the eligibility service's one pure step."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from iub_contracts.catalog_loader import Catalog
+from iub_contracts.decision import Decision
+from iub_contracts.messages import DecisionMade, RequestReceived
+from iub_eligibility.domain.age import legal_gender_from_personnummer, resolve_age
+from iub_eligibility.domain.decide import decide
+
+SWEDEN = ZoneInfo("Europe/Stockholm")
+
+
+def request_day(received_at: dt.datetime) -> dt.date:
+    """The calendar day of a request in Sweden (ages and 'nästkommande vardag' are Swedish days)."""
+    return received_at.astimezone(SWEDEN).date()
+
+
+def evaluate_request(catalog: Catalog, request: RequestReceived, now: dt.datetime) -> DecisionMade:
+    """Decide one request and wrap the result in the contract published to audit and intake."""
+    on = request_day(request.received_at)
+    result = decide(catalog, request.kommun, request.insats_id, request.facts, on)
+    facts = request.facts
+    gender = facts.legal_gender or (
+        legal_gender_from_personnummer(facts.personnummer) if facts.personnummer else None
+    )
+    is_decision = isinstance(result, Decision)
+    return DecisionMade(
+        correlation_id=request.request_id,
+        occurred_at=now,
+        request_id=request.request_id,
+        kommun=request.kommun,
+        insats_id=request.insats_id,
+        channel=request.channel,
+        language=request.language,
+        delivery=request.delivery,
+        facts=facts,
+        received_at=request.received_at,
+        age_at_request=resolve_age(facts, on),
+        legal_gender=gender,
+        decision=result if is_decision else None,
+        error=None if is_decision else result,
+    )

@@ -1,0 +1,40 @@
+"""Data minimisation at the door (14 kap 4–5 § SoL): identity never travels for insatser without it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from iub_contracts.catalog import DocumentationLevel
+from iub_contracts.facts import ApplicantFacts
+from iub_eligibility.domain.age import legal_gender_from_personnummer, resolve_age
+
+
+def minimise_facts(facts: ApplicantFacts, level: DocumentationLevel, on: dt.date) -> tuple[ApplicantFacts, bool]:
+    """Facts fit for the level, and whether a personnummer was dropped.
+
+    Individual level keeps everything. Anonymised and advisory levels keep only what villkor
+    and consent need: personnummer and birth date become an age (and legal gender), guardian
+    labels become 'vårdnadshavare N' and who recorded a consent is dropped, so nothing that
+    identifies anyone reaches the stream or the audit store.
+    """
+    if level is DocumentationLevel.INDIVIDUAL:
+        return facts, False
+    gender = facts.legal_gender
+    if gender is None and facts.personnummer:
+        gender = legal_gender_from_personnummer(facts.personnummer)
+    guardians = None
+    if facts.guardians is not None:
+        guardians = [
+            g.model_copy(update={"label": f"vårdnadshavare {i}", "recorded_by": None})
+            for i, g in enumerate(facts.guardians, start=1)
+        ]
+    minimal = facts.model_copy(
+        update={
+            "personnummer": None,
+            "birth_date": None,
+            "stated_age": resolve_age(facts, on),
+            "legal_gender": gender,
+            "guardians": guardians,
+        }
+    )
+    return minimal, facts.personnummer is not None

@@ -1,0 +1,75 @@
+"""The request status view intake keeps in Redis: written atomically with the XADD, then updated
+from the decision and information streams. It never holds a personnummer."""
+
+from __future__ import annotations
+
+import json
+
+from redis.asyncio import Redis
+
+from iub_contracts import streams
+from iub_contracts.messages import DecisionMade, InformationGiven, RequestReceived
+from iub_runtime.streams import DATA_FIELD, minid_for
+
+
+def _key(request_id: str) -> str:
+    return f"iub:request:{request_id}"
+
+
+async def accept_request(redis: Redis, req: RequestReceived, *, retention_s: float) -> str:
+    """Write the status row and XADD the request in one MULTI; returns the stream entry id."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(
+            _key(str(req.request_id)),
+            mapping={
+                "kommun": req.kommun,
+                "insats_id": req.insats_id,
+                "received_at": req.received_at.isoformat(),
+                "channel": req.channel.value,
+            },
+        )
+        pipe.expire(_key(str(req.request_id)), int(retention_s))
+        pipe.xadd(streams.REQUESTS, {DATA_FIELD: req.model_dump_json()}, minid=minid_for(retention_s),
+                  approximate=True)
+        results = await pipe.execute()
+    entry = results[-1]
+    return entry.decode() if isinstance(entry, bytes) else str(entry)
+
+
+async def record_decision(redis: Redis, msg: DecisionMade) -> None:
+    """Store the decision (or error) for GET /v1/requests/{id}."""
+    field = "decision" if msg.decision else "decision_error"
+    value = (msg.decision or msg.error).model_dump_json()
+    await redis.hset(_key(str(msg.request_id)), field, value)
+
+
+async def record_information(redis: Redis, msg: InformationGiven) -> None:
+    """Store the information text as delivered."""
+    await redis.hset(
+        _key(str(msg.request_id)), mapping={"information": msg.text, "information_status": msg.status.value}
+    )
+
+
+async def read_status(redis: Redis, request_id: str) -> dict | None:
+    """The status view of a request, or None."""
+    raw = await redis.hgetall(_key(request_id))
+    if not raw:
+        return None
+    row = {k.decode(): v.decode() for k, v in raw.items()}
+    info_status = row.get("information_status")
+    status = (
+        ("informed" if info_status == "delivered" else "information_failed")
+        if info_status
+        else ("decided" if ("decision" in row or "decision_error" in row) else "received")
+    )
+    return {
+        "request_id": request_id,
+        "kommun": row["kommun"],
+        "insats_id": row["insats_id"],
+        "status": status,
+        "received_at": row["received_at"],
+        "decision": json.loads(row["decision"]) if "decision" in row else None,
+        "decision_error": json.loads(row["decision_error"]) if "decision_error" in row else None,
+        "information": row.get("information"),
+        "information_status": info_status,
+    }
