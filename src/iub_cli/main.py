@@ -1,4 +1,17 @@
 """The ``iub`` command."""
+
 import typer
 
-app = typer.Typer(help="IUB: insatser utan individuell behovsprövning", no_args_is_help=True)
+from iub_cli.catalog_cmd import catalog_app
+from iub_cli.eligibility_cmd import eligibility_app
+from iub_cli.up import up
+
+app = typer.Typer(help="IUB: insatser utan individuell behovsprövning (SoL 2025:400)", no_args_is_help=True)
+app.command("up")(up)
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(eligibility_app, name="eligibility")
+
+
+@app.callback()
+def _root() -> None:
+    """Intake, eligibility, audit and notify over Redis Streams."""

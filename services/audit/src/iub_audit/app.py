@@ -7,13 +7,8 @@ from pathlib import Path
 
 import structlog
 from faststream import FastStream
-from faststream.specification import AsyncAPI
 from faststream.redis import RedisBroker
-
-from iub_audit.domain.pii_guard import PiiRefused, check_no_pii
-from iub_audit.domain.records import IdentityMissing, build_decision_record, build_information_record
-from iub_audit.settings import AuditSettings
-from iub_audit.store import AuditStore, default_sqlite_url, make_engine, migrate
+from faststream.specification import AsyncAPI
 from iub_contracts import streams
 from iub_contracts.catalog import DocumentationLevel
 from iub_contracts.catalog_loader import Catalog, default_catalog_dir, load_catalog
@@ -23,6 +18,15 @@ from iub_runtime.health import serve_health
 from iub_runtime.logging import configure_logging
 from iub_runtime.pii import redact_all
 from iub_runtime.streams import ensure_groups
+
+from iub_audit.domain.pii_guard import PiiRefused, check_no_pii
+from iub_audit.domain.records import (
+    IdentityMissing,
+    build_decision_record,
+    build_information_record,
+)
+from iub_audit.settings import AuditSettings
+from iub_audit.store import AuditStore, default_sqlite_url, make_engine, migrate
 
 log = structlog.get_logger("iub.audit")
 

@@ -6,19 +6,19 @@ from pathlib import Path
 
 import structlog
 from faststream import FastStream
-from faststream.specification import AsyncAPI
 from faststream.redis import RedisBroker
-
+from faststream.specification import AsyncAPI
 from iub_contracts import streams
 from iub_contracts.catalog_loader import default_catalog_dir, load_catalog
 from iub_contracts.messages import DecisionMade, RequestReceived
-from iub_eligibility.domain.request import evaluate_request
-from iub_eligibility.settings import EligibilitySettings
 from iub_runtime import metrics
 from iub_runtime.consumer import Runtime, make_canonical_log_middleware, note, register_consumer
 from iub_runtime.health import serve_health
 from iub_runtime.logging import configure_logging
 from iub_runtime.streams import ensure_groups
+
+from iub_eligibility.domain.request import evaluate_request
+from iub_eligibility.settings import EligibilitySettings
 
 log = structlog.get_logger("iub.eligibility")
 

@@ -11,20 +11,21 @@ from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream.redis import RedisBroker
-
 from iub_contracts import streams
 from iub_contracts.api import Accepted, ProblemDetail, RequestIn, RequestStatus
 from iub_contracts.catalog_loader import default_catalog_dir, load_catalog
 from iub_contracts.messages import DecisionMade, InformationGiven
-from iub_intake.domain.admission import Refusal, admit
-from iub_intake.identity import InvalidPersonnummer, normalise_personnummer
-from iub_intake.settings import IntakeSettings
-from iub_intake.status import accept_request, read_status, record_decision, record_information
 from iub_runtime import metrics
 from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
 from iub_runtime.health import check_health
 from iub_runtime.logging import configure_logging
 from iub_runtime.streams import ensure_groups
+
+from iub_intake import idempotency as idem
+from iub_intake.domain.admission import Refusal, admit
+from iub_intake.identity import InvalidPersonnummer, normalise_personnummer
+from iub_intake.settings import IntakeSettings
+from iub_intake.status import accept_request, read_status, record_decision, record_information
 
 log = structlog.get_logger("iub.intake")
 
@@ -96,9 +97,18 @@ def create_api(settings: IntakeSettings | None = None) -> FastAPI:
         return JSONResponse(h, status_code=200 if h["ok"] else 503)
 
     @api.post("/v1/requests", status_code=202, response_model=Accepted,
-              responses={404: {"model": ProblemDetail}, 422: {"model": ProblemDetail}})
-    async def post_request(body: RequestIn, idempotency_key: str | None = Header(default=None, max_length=200)):
+              responses={404: {"model": ProblemDetail}, 409: {"model": ProblemDetail},
+                         422: {"model": ProblemDetail}})
+    async def post_request(
+        body: RequestIn,
+        request: Request,
+        idempotency_key: str | None = Header(default=None, max_length=200),
+    ):
         """Ask for an insats. 202 only once the request is durably on the stream."""
+        return await submit(body, await request.body(), idempotency_key, client_id="anonymous")
+
+    async def submit(body: RequestIn, raw: bytes, idempotency_key: str | None, client_id: str):
+        """Validate, admit, and put one request on the stream (shared by the app and telephony)."""
         pnr = None
         if body.facts.personnummer:
             try:
@@ -107,13 +117,36 @@ def create_api(settings: IntakeSettings | None = None) -> FastAPI:
                 return problem(422, "Ogiltig begäran",
                                [{"field": "facts.personnummer", "problem": "ogiltigt personnummer"}])
         request_id = uuid.uuid4()
+        ttl = int(settings.idempotency_ttl_hours * 3600)
+        digest = idem.body_digest(raw)
+        if idempotency_key:
+            c = await idem.claim(rt.redis, client_id, idempotency_key, digest, str(request_id), ttl)
+            if c.state == "conflict":
+                return problem(422, "Idempotency-Key används redan för en annan begäran",
+                               [{"field": "Idempotency-Key", "problem": "återanvänd med annat innehåll"}])
+            if c.state == "in_flight":
+                return problem(409, "En begäran med samma Idempotency-Key behandlas redan")
+            if c.state == "replay":
+                return accepted(uuid.UUID(c.request_id))
         result = admit(state["catalog"], body, pnr, request_id=request_id, now=rt.clock())
         if isinstance(result, Refusal):
+            if idempotency_key:
+                await idem.release(rt.redis, client_id, idempotency_key)
             return problem(result.status, result.title, [{"field": result.field, "problem": result.title}],
                            see=result.see)
         if result.personnummer_dropped:
-            metrics.PNR_DROPPED.labels(kommun=body.kommun).inc()
-        await accept_request(rt.redis, result.request, retention_s=settings.stream_retention_hours * 3600)
+            metrics.PNR_DROPPED.labels(kommun=result.request.kommun).inc()
+        try:
+            await accept_request(rt.redis, result.request, retention_s=settings.stream_retention_hours * 3600)
+        except Exception:
+            if idempotency_key:
+                await idem.release(rt.redis, client_id, idempotency_key)
+            raise
+        if idempotency_key:
+            await idem.complete(rt.redis, client_id, idempotency_key, digest, str(request_id), ttl)
+        return accepted(request_id)
+
+    def accepted(request_id: uuid.UUID) -> JSONResponse:
         location = f"/v1/requests/{request_id}"
         return JSONResponse(
             Accepted(request_id=request_id, location=location).model_dump(mode="json"),
@@ -131,6 +164,7 @@ def create_api(settings: IntakeSettings | None = None) -> FastAPI:
         return RequestStatus.model_validate(row)
 
     api.state.runtime = rt
+    api.state.submit = submit
     api.state.broker = broker
     api.state.data = state
     return api

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from iub_runtime.settings import RuntimeSettings
+from pydantic import Field
 
 
 class IntakeSettings(RuntimeSettings):

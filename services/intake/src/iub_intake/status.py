@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 
-from redis.asyncio import Redis
-
 from iub_contracts import streams
 from iub_contracts.messages import DecisionMade, InformationGiven, RequestReceived
 from iub_runtime.streams import DATA_FIELD, minid_for
+from redis.asyncio import Redis
 
 
 def _key(request_id: str) -> str:

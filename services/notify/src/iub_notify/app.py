@@ -7,12 +7,17 @@ from pathlib import Path
 import httpx
 import structlog
 from faststream import FastStream
-from faststream.specification import AsyncAPI
 from faststream.redis import RedisBroker
-
+from faststream.specification import AsyncAPI
 from iub_contracts import streams
 from iub_contracts.catalog_loader import default_catalog_dir, load_catalog
 from iub_contracts.messages import AuditRecorded, DeadLetter, InformationGiven
+from iub_runtime import metrics
+from iub_runtime.consumer import Runtime, make_canonical_log_middleware, note, register_consumer
+from iub_runtime.health import serve_health
+from iub_runtime.logging import configure_logging
+from iub_runtime.streams import ensure_groups
+
 from iub_notify.delivery import (
     AppCallbackDeliverer,
     Delivery,
@@ -24,11 +29,6 @@ from iub_notify.domain.events import information_given
 from iub_notify.domain.information import Queue, compose_information, needs_alternatives
 from iub_notify.queue import get_wait_days
 from iub_notify.settings import NotifySettings
-from iub_runtime import metrics
-from iub_runtime.consumer import Runtime, make_canonical_log_middleware, note, register_consumer
-from iub_runtime.health import serve_health
-from iub_runtime.logging import configure_logging
-from iub_runtime.streams import ensure_groups
 
 log = structlog.get_logger("iub.notify")
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
-
 from iub_contracts.messages import DeliveryTarget
 from iub_runtime.webhooks import sign
 

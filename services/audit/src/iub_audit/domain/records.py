@@ -11,6 +11,7 @@ from iub_contracts.records import (
     IndividualRecord,
     InformationPart,
 )
+
 from iub_audit.domain.age_band import age_band
 
 UNKNOWN_TOPIC = "okand-insats"

@@ -38,7 +38,7 @@ ADULT_BASIS = "6 kap 2 § föräldrabalken: vårdnaden upphör när barnet fylle
 
 def _with_source(text: str, policy: ConsentPolicy) -> str:
     src = policy.source
-    return text if src is None else f"{text}; källa: {src.file}, avsnitt {src.section}"
+    return text if src is None else f"{text.rstrip('.')}; källa: {src.file}, avsnitt {src.section}"
 
 
 def _result(

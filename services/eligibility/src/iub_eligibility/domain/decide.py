@@ -87,12 +87,12 @@ def _summary(
         )
     if outcome is Outcome.NEEDS_FACTS:
         missing = _quoted(villkor, VillkorStatus.UNKNOWN)
-        if consent.state is ConsentState.UNKNOWN:
+        if consent.state in (ConsentState.UNKNOWN, ConsentState.MISSING):
             missing = f"{missing} {consent.explanation}".strip()
         return (
             f"Uppgifter saknas för att avgöra om du kan få insatsen {name} utan "
-            f"behovsprövning. {missing} Utföraren kan kontrollera uppgifterna enkelt, till "
-            "exempel med en ID-handling."
+            f"behovsprövning. {missing} Utföraren kontrollerar uppgifterna på ett enkelt sätt, "
+            "utan behovsbedömning."
         )
     return (
         f"Villkoren för insatsen {name} är uppfyllda, men vårdnadshavares samtycke behövs "

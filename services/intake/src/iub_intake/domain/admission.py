@@ -12,6 +12,7 @@ from iub_contracts.catalog_loader import Catalog
 from iub_contracts.facts import ApplicantFacts
 from iub_contracts.messages import RequestReceived
 from iub_eligibility.domain.request import request_day
+
 from iub_intake.domain.minimise import minimise_facts
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from iub_contracts.messages import AuditRecorded, InformationGiven, InformationStatus
+
 from iub_notify.domain.information import InformationText
 
 

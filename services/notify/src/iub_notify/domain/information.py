@@ -10,10 +10,9 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 from iub_contracts.catalog import Contact
 from iub_contracts.decision import Decision, VillkorStatus
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 TEMPLATE_VERSION = "1"
 LANGUAGES = ("sv", "en", "sv-lattlast")

@@ -1,0 +1,175 @@
+"""Running the system as real processes: a private redis-server and the four services.
+
+Used by ``iub up`` and by the end-to-end tests, so both start the system the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+SERVICES = ("intake", "eligibility", "audit", "notify")
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "condition") -> None:
+    """Poll a predicate until it is true or the deadline passes (then TimeoutError)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except Exception:
+            pass
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+@dataclass
+class RedisServer:
+    """A private redis-server process (durable: AOF with appendfsync always)."""
+
+    data_dir: Path
+    port: int = 0
+    durable: bool = True
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10) -> RedisServer:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server not found on PATH (Debian: apt-get install redis-server)")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
+                "--save", "", "--daemonize", "no", "--protected-mode", "yes",
+                "--logfile", str(self.data_dir / "redis.log")]
+        args += ["--appendonly", "yes", "--appendfsync", "always"] if self.durable else ["--appendonly", "no"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port)
+        wait_until(client.ping, timeout, what=f"redis-server on port {self.port}")
+        client.close()
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@dataclass
+class ServiceProcess:
+    """One service process: its name, command and environment."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path | None = None
+    proc: subprocess.Popen | None = None
+    _log: object = None
+
+    def start(self) -> ServiceProcess:
+        out = subprocess.DEVNULL
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+            out = self._log
+        self.proc = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=out)
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.alive():
+            self.proc.send_signal(sig)
+            self.proc.wait(15)
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def service_argv(name: str) -> list[str]:
+    """How a service is started: ``python -m iub_<name>``."""
+    return [sys.executable, "-m", f"iub_{name}"]
+
+
+@dataclass
+class System:
+    """The four services (N processes each) against one Redis."""
+
+    redis_url: str
+    env: dict[str, str] = field(default_factory=dict)
+    http_port: int = 8080
+    processes_per_service: int = 1
+    log_dir: Path | None = None
+    procs: list[ServiceProcess] = field(default_factory=list)
+
+    def _env(self, name: str, index: int) -> dict[str, str]:
+        env = {**os.environ, **self.env, "REDIS_URL": self.redis_url}
+        if name == "intake":
+            env["IUB_PORT"] = str(self.http_port + index)
+        return env
+
+    def make(self, name: str, index: int = 0) -> ServiceProcess:
+        log = self.log_dir / f"{name}-{index}.log" if self.log_dir else None
+        return ServiceProcess(name=name, argv=service_argv(name), env=self._env(name, index), log_path=log)
+
+    def start(self) -> System:
+        for name in SERVICES:
+            for i in range(self.processes_per_service):
+                self.procs.append(self.make(name, i).start())
+        return self
+
+    def by_name(self, name: str) -> list[ServiceProcess]:
+        return [p for p in self.procs if p.name == name]
+
+    def restart(self, proc: ServiceProcess) -> ServiceProcess:
+        """Start a fresh process in place of one (after a kill)."""
+        idx = self.procs.index(proc)
+        proc.stop()
+        fresh = ServiceProcess(name=proc.name, argv=proc.argv, env=proc.env, log_path=proc.log_path).start()
+        self.procs[idx] = fresh
+        return fresh
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.alive():
+                p.proc.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            p.stop()
