@@ -110,6 +110,7 @@ class AuditRecorded(Envelope):
     channel: Channel
     language: str
     delivery: DeliveryTarget
+    received_at: AwareDatetime = Field(description="When intake received the request (its day decides the version)")
     level: DocumentationLevel | None = Field(description="None when no catalogue entry exists")
     documented: bool
     record_hash: str | None = None

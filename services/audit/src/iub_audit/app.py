@@ -10,6 +10,7 @@ from faststream import FastStream
 from faststream.redis import RedisBroker
 from faststream.specification import AsyncAPI
 from iub_contracts import streams
+from iub_contracts.calendar import request_day
 from iub_contracts.catalog import DocumentationLevel
 from iub_contracts.catalog_loader import Catalog, default_catalog_dir, load_catalog
 from iub_contracts.messages import AuditRecorded, DeadLetter, DecisionMade, InformationGiven
@@ -59,7 +60,7 @@ def create_app(settings: AuditSettings | None = None) -> FastStream:
 
     async def on_decision_made(msg: DecisionMade) -> None:
         """Document the decision at the insats's level, then hand over to notify."""
-        level, topic = level_and_topic(state["catalog"], msg.kommun, msg.insats_id, msg.received_at.date())
+        level, topic = level_and_topic(state["catalog"], msg.kommun, msg.insats_id, request_day(msg.received_at))
         try:
             record = build_decision_record(msg, level, topic)
             body = record.model_dump(mode="json")
@@ -85,7 +86,7 @@ def create_app(settings: AuditSettings | None = None) -> FastStream:
             AuditRecorded(
                 correlation_id=msg.request_id, occurred_at=rt.clock(), request_id=msg.request_id,
                 kommun=msg.kommun, insats_id=msg.insats_id, channel=msg.channel, language=msg.language,
-                delivery=msg.delivery, level=level, documented=documented, record_hash=h,
+                delivery=msg.delivery, received_at=msg.received_at, level=level, documented=documented, record_hash=h,
                 refusal_reason=reason, decision=msg.decision, error=msg.error,
             ),
             once_key=f"audit:{msg.request_id}:decision",
@@ -93,7 +94,7 @@ def create_app(settings: AuditSettings | None = None) -> FastStream:
 
     async def on_information_given(msg: InformationGiven) -> None:
         """Document that the 11 kap 6 § information was given, at the insats's level."""
-        level, topic = level_and_topic(state["catalog"], msg.kommun, msg.insats_id, msg.occurred_at.date())
+        level, topic = level_and_topic(state["catalog"], msg.kommun, msg.insats_id, request_day(msg.occurred_at))
         msg = msg.model_copy(update={"level": level})
         pnr = None
         if level is DocumentationLevel.INDIVIDUAL:

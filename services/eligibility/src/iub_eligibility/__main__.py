@@ -1,4 +1,4 @@
-"""`python -m iub_eligibility`: run the eligibility service (same as `faststream run iub_eligibility.app:create_app --factory`)."""
+"""`python -m iub_eligibility`: run the eligibility service (or `faststream run … --factory`)."""
 
 import asyncio
 

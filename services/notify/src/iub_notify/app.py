@@ -10,6 +10,7 @@ from faststream import FastStream
 from faststream.redis import RedisBroker
 from faststream.specification import AsyncAPI
 from iub_contracts import streams
+from iub_contracts.calendar import request_day
 from iub_contracts.catalog_loader import default_catalog_dir, load_catalog
 from iub_contracts.messages import AuditRecorded, DeadLetter, InformationGiven
 from iub_runtime import metrics
@@ -49,7 +50,7 @@ def create_app(settings: NotifySettings | None = None) -> FastStream:
             return
         catalog = state["catalog"]
         kommun = catalog.kommun(msg.kommun)
-        version = catalog.version_in_force(msg.kommun, msg.insats_id, msg.occurred_at.date())
+        version = catalog.version_in_force(msg.kommun, msg.insats_id, request_day(msg.received_at))
         queue = None
         if kommun is not None and version is not None:
             wait = await get_wait_days(rt.redis, msg.kommun, msg.insats_id)

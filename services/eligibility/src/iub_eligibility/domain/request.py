@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
+from iub_contracts.calendar import request_day
 from iub_contracts.catalog_loader import Catalog
 from iub_contracts.decision import Decision
 from iub_contracts.messages import DecisionMade, RequestReceived
 
 from iub_eligibility.domain.age import legal_gender_from_personnummer, resolve_age
 from iub_eligibility.domain.decide import decide
-
-SWEDEN = ZoneInfo("Europe/Stockholm")
-
-
-def request_day(received_at: dt.datetime) -> dt.date:
-    """The calendar day of a request in Sweden (ages and 'nästkommande vardag' are Swedish days)."""
-    return received_at.astimezone(SWEDEN).date()
 
 
 def evaluate_request(catalog: Catalog, request: RequestReceived, now: dt.datetime) -> DecisionMade:

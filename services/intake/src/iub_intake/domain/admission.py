@@ -7,11 +7,11 @@ import uuid
 from dataclasses import dataclass
 
 from iub_contracts.api import FactsIn, RequestIn
+from iub_contracts.calendar import request_day
 from iub_contracts.catalog import DocumentationLevel
 from iub_contracts.catalog_loader import Catalog
 from iub_contracts.facts import ApplicantFacts
 from iub_contracts.messages import RequestReceived
-from iub_eligibility.domain.request import request_day
 
 from iub_intake.domain.minimise import minimise_facts
 
