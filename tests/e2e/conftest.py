@@ -72,3 +72,9 @@ def running() -> Iterator[Running]:
         yield r
     finally:
         stop_system(r)
+
+
+@pytest.fixture
+def api_headers() -> dict[str, str]:
+    """Headers an authorised app backend sends."""
+    return {}

@@ -63,4 +63,6 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
             state["health"].close()
         await rt.close()
 
+    app.iub_runtime = rt  # for handler tests (TestRedisBroker) and operators' tooling
+    app.iub_state = state
     return app

@@ -115,4 +115,6 @@ def create_app(settings: NotifySettings | None = None) -> FastStream:
             await state["http"].aclose()
         await rt.close()
 
+    app.iub_runtime = rt  # for handler tests (TestRedisBroker) and operators' tooling
+    app.iub_state = state
     return app
