@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import redis
+
 from iub_runtime.processes import RedisServer
 
 ROOT = Path(__file__).resolve().parent

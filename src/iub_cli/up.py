@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import typer
+
 from iub_runtime.processes import RedisServer, System, wait_until
 
 

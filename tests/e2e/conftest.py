@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from iub_runtime.processes import RedisServer, System, free_port, wait_until
 
 E2E_ENV = {

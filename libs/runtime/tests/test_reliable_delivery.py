@@ -187,3 +187,60 @@ async def _true(value: bool) -> bool:
 
 async def _eq(awaitable, expected) -> bool:
     return (await awaitable) == expected
+
+
+async def run_batch_consumer(url: str, handle_batch, *, max_deliveries=3):
+    settings = RuntimeSettings(redis_url=url, claim_idle_ms=200, max_deliveries=max_deliveries,
+                               polling_interval_ms=20, batch_size=50)
+    rt = Runtime(settings=settings, service="test")
+    broker = RedisBroker(url, logger=None, middlewares=[make_canonical_log_middleware(rt)])
+    register_consumer(broker, rt, stream=STREAM, group=GROUP, model=Work, handle_batch=handle_batch,
+                      description="test")
+    await rt.connect()
+    await ensure_groups(rt.redis, [(STREAM, GROUP)])
+    await broker.start()
+    return rt, broker
+
+
+async def test_a_batch_is_handled_in_one_call_and_acked(clean_redis):
+    redis = Redis.from_url(clean_redis)
+    for n in range(40):
+        await publish(redis, n)
+    batches = []
+
+    async def handle_batch(ws):
+        batches.append([w.n for w in ws])
+
+    rt, broker = await run_batch_consumer(clean_redis, handle_batch)
+    try:
+        await until(lambda: _true(sum(len(b) for b in batches) == 40))
+        await until(lambda: _eq(pending(redis), 0))
+        assert len(batches) < 40  # read in batches, not one by one
+        assert sorted(n for b in batches for n in b) == list(range(40))
+    finally:
+        await broker.stop()
+        await rt.close()
+        await redis.aclose()
+
+
+async def test_a_poison_entry_in_a_batch_is_isolated_by_the_claimer_and_the_rest_go_through(clean_redis):
+    redis = Redis.from_url(clean_redis)
+    for n in range(5):
+        await publish(redis, n)
+    await redis.xadd(STREAM, {"__data__": b"garbage"})
+    for n in range(5, 10):
+        await publish(redis, n)
+    seen = set()
+
+    async def handle_batch(ws):
+        seen.update(w.n for w in ws)
+
+    rt, broker = await run_batch_consumer(clean_redis, handle_batch)
+    try:
+        await until(lambda: _true(seen == set(range(10))))
+        await until(lambda: _eq(redis.xlen(STREAM + ".dlq"), 1))
+        await until(lambda: _eq(pending(redis), 0))
+    finally:
+        await broker.stop()
+        await rt.close()
+        await redis.aclose()

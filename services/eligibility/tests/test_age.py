@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from iub_contracts.facts import ApplicantFacts
 from iub_eligibility.domain.age import (
     age_on,

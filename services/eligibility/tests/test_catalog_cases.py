@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from iub_contracts.catalog import (
     AgeVillkor,
     FolkbokfordVillkor,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from iub_contracts.catalog import ConsentPolicy, ConsentRequirement, SourceRef
 from iub_contracts.decision import ConsentState
 from iub_contracts.facts import Guardian

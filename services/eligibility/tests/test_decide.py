@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from iub_contracts.catalog import (
     AgeVillkor,
     BosattVillkor,

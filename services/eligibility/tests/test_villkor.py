@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from iub_contracts.catalog import (
     AgeVillkor,
     BosattVillkor,

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from iub_eligibility.domain.weekdays import easter_sunday, is_weekday, next_weekday
 
 D = dt.date

@@ -6,9 +6,10 @@ import asyncio
 import json
 from typing import Any
 
-from iub_contracts.streams import CONSUMERS
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
+
+from iub_contracts.streams import CONSUMERS
 
 
 async def check_health(redis: Redis | None, groups: list[tuple[str, str]] | None = None) -> dict[str, Any]:

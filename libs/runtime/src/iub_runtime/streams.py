@@ -15,11 +15,12 @@ import socket
 import time
 from collections.abc import Iterable, Sequence
 
-from iub_contracts.messages import DeadLetter
-from iub_contracts.streams import CONSUMERS, dead_letter_stream
 from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
+
+from iub_contracts.messages import DeadLetter
+from iub_contracts.streams import CONSUMERS, dead_letter_stream
 
 DATA_FIELD = "__data__"  # FastStream reads a raw JSON body from this field
 

@@ -20,6 +20,10 @@ class RecordingWriter:
         self.published.append((stream, message))
         return f"{len(self.published)}-0"
 
+    async def publish_many(self, items) -> list[str | None]:
+        """Same as StreamWriter.publish_many."""
+        return [await self.publish(stream, m, once_key=k) for stream, m, k in items]
+
     def on(self, stream: str) -> list[BaseModel]:
         """Messages published to one stream."""
         return [m for s, m in self.published if s == stream]

@@ -8,17 +8,16 @@ import structlog
 from faststream import FastStream
 from faststream.redis import RedisBroker
 from faststream.specification import AsyncAPI
+
 from iub_contracts import streams
 from iub_contracts.catalog_loader import default_catalog_dir, load_catalog
 from iub_contracts.messages import DecisionMade, RequestReceived
-from iub_runtime import metrics
-from iub_runtime.consumer import Runtime, make_canonical_log_middleware, note, register_consumer
-from iub_runtime.health import serve_health
-from iub_runtime.logging import configure_logging
-from iub_runtime.streams import ensure_groups
-
 from iub_eligibility.domain.request import evaluate_request
 from iub_eligibility.settings import EligibilitySettings
+from iub_runtime import metrics
+from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
+from iub_runtime.health import serve_health
+from iub_runtime.logging import configure_logging
 
 log = structlog.get_logger("iub.eligibility")
 
@@ -32,16 +31,19 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
     catalog_dir = Path(settings.catalog_dir) if settings.catalog_dir else default_catalog_dir()
     state: dict = {}
 
-    async def on_request_received(msg: RequestReceived) -> None:
-        """Decide the request and publish the decision once."""
-        made = evaluate_request(state["catalog"], msg, rt.clock())
-        outcome = made.decision.outcome.value if made.decision else f"error:{made.error.code.value}"
-        note(outcome_detail=outcome)
-        metrics.DECISIONS.labels(kommun=msg.kommun if made.decision else "unknown", outcome=outcome).inc()
-        await rt.writer.publish(streams.DECISIONS, made, once_key=f"eligibility:{msg.request_id}")
+    async def on_requests_received(msgs: list[RequestReceived]) -> list[dict]:
+        """Decide each request and publish the decisions once each, pipelined."""
+        made = [evaluate_request(state["catalog"], m, rt.clock()) for m in msgs]
+        await rt.writer.publish_many([(streams.DECISIONS, d, f"eligibility:{d.request_id}") for d in made])
+        fields = []
+        for d in made:
+            outcome = d.decision.outcome.value if d.decision else f"error:{d.error.code.value}"
+            metrics.DECISIONS.labels(kommun=d.kommun if d.decision else "unknown", outcome=outcome).inc()
+            fields.append({"outcome_detail": outcome})
+        return fields
 
     register_consumer(broker, rt, stream=streams.REQUESTS, group=streams.GROUP_ELIGIBILITY,
-                      model=RequestReceived, handle=on_request_received,
+                      model=RequestReceived, handle_batch=on_requests_received,
                       description="Decide each request against the catalogue in force")
     broker.publisher(streams.DECISIONS, title=streams.DECISIONS, schema=DecisionMade,
                      description="The decision (or decision error) for each request")
@@ -52,7 +54,7 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
     async def _start() -> None:
         state["catalog"] = load_catalog(catalog_dir)
         await rt.connect()
-        await ensure_groups(rt.redis)
+        await rt.prepare_streams()
         state["health"] = await serve_health(rt, settings.metrics_port)
         log.info("eligibility_started", catalog_version=state["catalog"].version,
                  kommuner=len(state["catalog"].kommuner))

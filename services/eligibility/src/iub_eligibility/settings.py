@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from iub_runtime.settings import RuntimeSettings
 from pydantic import Field
+
+from iub_runtime.settings import RuntimeSettings
 
 
 class EligibilitySettings(RuntimeSettings):

@@ -22,7 +22,6 @@ from iub_contracts.decision import (
     VillkorStatus,
 )
 from iub_contracts.facts import ApplicantFacts
-
 from iub_eligibility.domain.age import resolve_age
 from iub_eligibility.domain.consent import evaluate_consent
 from iub_eligibility.domain.villkor import evaluate_villkor_until

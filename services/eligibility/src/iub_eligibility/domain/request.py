@@ -8,7 +8,6 @@ from iub_contracts.calendar import request_day
 from iub_contracts.catalog_loader import Catalog
 from iub_contracts.decision import Decision
 from iub_contracts.messages import DecisionMade, RequestReceived
-
 from iub_eligibility.domain.age import legal_gender_from_personnummer, resolve_age
 from iub_eligibility.domain.decide import decide
 

@@ -24,7 +24,6 @@ from iub_contracts.catalog import (
 )
 from iub_contracts.decision import VillkorResult, VillkorStatus
 from iub_contracts.facts import ApplicantFacts
-
 from iub_eligibility.domain.age import legal_gender_from_personnummer, resolve_age
 from iub_eligibility.domain.weekdays import next_weekday
 
