@@ -9,8 +9,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
+import structlog
+
 from iub_contracts.messages import DeliveryTarget
 from iub_runtime.webhooks import sign
+
+log = structlog.get_logger("iub.notify.delivery")
 
 
 @dataclass(frozen=True)
@@ -42,16 +46,30 @@ class PollDeliverer:
     """The text is shown by GET /v1/requests/{id}: publishing the event is the delivery."""
 
     async def deliver(self, d: Delivery) -> DeliveryResult:
+        """Nothing to send: intake shows the text once the event is published."""
+        log.info("delivery_attempt", via="poll", attempt=1, result="delivered")
         return DeliveryResult(delivered=True, attempts=1)
 
 
+def _retryable(status: int) -> bool:
+    return status >= 500 or status in (408, 425, 429)
+
+
 class SignedPoster:
-    """POSTs a signed JSON body with retries and exponential backoff."""
+    """POSTs a signed JSON body with retries and exponential backoff; one log line per attempt."""
 
-    def __init__(self, client: httpx.AsyncClient, secret: str, *, retries: int = 4, base_delay_s: float = 0.5):
-        self.client, self.secret, self.retries, self.base_delay_s = client, secret, retries, base_delay_s
+    def __init__(self, client: httpx.AsyncClient, secret: str, *, retries: int = 4, base_delay_s: float = 0.5,
+                 max_delay_s: float = 30.0, timeout_s: float = 10.0):
+        self.client, self.secret, self.retries = client, secret, retries
+        self.base_delay_s, self.max_delay_s, self.timeout_s = base_delay_s, max_delay_s, timeout_s
+        self.log = structlog.get_logger("iub.notify.delivery")
 
-    async def post(self, url: str, msg_id: str, payload: dict) -> DeliveryResult:
+    def delay(self, attempt: int) -> float:
+        """Backoff before the next attempt: base · 2^(attempt-1), capped."""
+        return min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
+
+    async def post(self, url: str, msg_id: str, payload: dict, *, via: str = "http") -> DeliveryResult:
+        """Deliver once the receiver answers 2xx; give up on a refusal (4xx) or after the retries."""
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         error = None
         for attempt in range(1, self.retries + 2):
@@ -62,17 +80,22 @@ class SignedPoster:
                 "webhook-timestamp": str(ts),
                 "webhook-signature": sign(self.secret, msg_id, ts, body),
             }
+            retry = attempt <= self.retries
             try:
-                r = await self.client.post(url, content=body, headers=headers, timeout=10)
+                r = await self.client.post(url, content=body, headers=headers, timeout=self.timeout_s)
                 if 200 <= r.status_code < 300:
+                    self.log.info("delivery_attempt", via=via, attempt=attempt, result="delivered")
                     return DeliveryResult(True, attempt)
                 error = f"http_{r.status_code}"
-                if 400 <= r.status_code < 500 and r.status_code not in (408, 425, 429):
-                    return DeliveryResult(False, attempt, error)  # the receiver refuses: no retry
+                retry = retry and _retryable(r.status_code)
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
-            if attempt <= self.retries:
-                await asyncio.sleep(self.base_delay_s * 2 ** (attempt - 1))
+            # never the URL, the body or the response: they may carry personal data
+            self.log.warning("delivery_attempt", via=via, attempt=attempt, result=error,
+                        retry_in_s=self.delay(attempt) if retry else None)
+            if not retry:
+                return DeliveryResult(False, attempt, error)
+            await asyncio.sleep(self.delay(attempt))
         return DeliveryResult(False, self.retries + 1, error)
 
 
@@ -84,7 +107,7 @@ class AppCallbackDeliverer:
 
     async def deliver(self, d: Delivery) -> DeliveryResult:
         payload = {"type": "information.given", "request_id": d.request_id, "kommun": d.kommun, "text": d.text}
-        return await self.poster.post(d.target.callback_url, f"info_{d.request_id}", payload)
+        return await self.poster.post(d.target.callback_url, f"info_{d.request_id}", payload, via="app_callback")
 
 
 class TelephonyDeliverer:
@@ -95,7 +118,8 @@ class TelephonyDeliverer:
 
     async def deliver(self, d: Delivery) -> DeliveryResult:
         if not self.reply_url:
+            log.warning("delivery_attempt", via="telephony", attempt=0, result="no_telephony_reply_url")
             return DeliveryResult(False, 0, "no_telephony_reply_url")
         payload = {"type": "information.given", "call_ref": d.target.call_ref, "request_id": d.request_id,
                    "text": d.text}
-        return await self.poster.post(self.reply_url, f"info_{d.request_id}", payload)
+        return await self.poster.post(self.reply_url, f"info_{d.request_id}", payload, via="telephony")

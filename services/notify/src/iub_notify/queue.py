@@ -28,3 +28,9 @@ async def get_wait_days(redis: Redis, kommun: str, insats_id: str) -> int | None
 async def all_waits(redis: Redis) -> dict[str, int]:
     """Every waiting time set, as 'kommun/insats' → days."""
     return {k.decode(): int(v) for k, v in (await redis.hgetall(QUEUE_KEY)).items()}
+
+
+async def waits_for(redis: Redis, kommun: str) -> dict[str, int]:
+    """The waiting times set for one kommun, as insats id → days."""
+    prefix = f"{kommun}/"
+    return {k[len(prefix):]: v for k, v in (await all_waits(redis)).items() if k.startswith(prefix)}

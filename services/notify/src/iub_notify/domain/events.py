@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from iub_contracts.messages import AuditRecorded, InformationGiven, InformationStatus
-
+from iub_contracts.messages import AuditRecorded, DeadLetter, InformationGiven, InformationStatus
+from iub_contracts.streams import GROUP_NOTIFY, RECORDED
 from iub_notify.domain.information import InformationText
 
 
@@ -31,4 +31,17 @@ def information_given(
         status=InformationStatus.DELIVERED if delivered else InformationStatus.FAILED,
         attempts=attempts,
         outcome=msg.decision.outcome.value if msg.decision else (msg.error.code.value if msg.error else None),
+    )
+
+
+def delivery_dead_letter(msg: AuditRecorded, attempts: int, error: str | None, now: dt.datetime) -> DeadLetter:
+    """The dead letter that shows operators a delivery that failed after its retries."""
+    return DeadLetter(
+        stream=RECORDED,
+        group=GROUP_NOTIFY,
+        entry_id=f"request:{msg.request_id}",
+        deliveries=attempts,
+        error_type=f"DeliveryFailed:{error or 'unknown'}",
+        dead_lettered_at=now,
+        payload=msg.model_dump_json(),
     )

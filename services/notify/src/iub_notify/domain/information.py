@@ -1,36 +1,48 @@
-"""Composing the 11 kap 6 § information: reviewed templates per language, filled with facts.
+"""What the 11 kap 6 § information says for one request, decided without I/O or a clock.
 
 The duty (11 kap 6 § SoL) holds for every contact — eligible or not, anonymous or not, in a
-queue or not — so every branch of every template ends with the right to apply (11 kap 1 §).
+queue or not — so every template says the right to apply (11 kap 1 §) whatever the outcome.
+This module only gathers the facts a template may use; the wording lives in the templates.
+Nothing here carries personal data: villkor explanations and guardian labels are written by
+eligibility to be shown and logged, and ids typed by a caller are never echoed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
-from iub_contracts.catalog import Contact
-from iub_contracts.decision import Decision, VillkorStatus
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from iub_contracts.calendar import request_day
+from iub_contracts.catalog import Contact, InsatsVersion, KommunCatalog
+from iub_contracts.catalog_loader import Catalog
+from iub_contracts.decision import ConsentState, Decision, VillkorStatus
+from iub_contracts.messages import AuditRecorded
 
-TEMPLATE_VERSION = "1"
-LANGUAGES = ("sv", "en", "sv-lattlast")
 DEFAULT_LANGUAGE = "sv"
-_ENV = Environment(
-    loader=FileSystemLoader(str(Path(__file__).resolve().parent.parent / "templates")),
-    undefined=StrictUndefined,
-    autoescape=False,  # plain text for SMS, app text and the agent's screen
-    keep_trailing_newline=False,
-)
+MAX_SUGGESTED_ALTERNATIVES = 5
+_ALIASES = {
+    "sv-se": "sv",
+    "swe": "sv",
+    "en-gb": "en",
+    "en-us": "en",
+    "eng": "en",
+    "lattlast": "sv-lattlast",
+    "sv-ll": "sv-lattlast",
+    "sv-easy": "sv-lattlast",
+    "sv-lättläst": "sv-lattlast",
+}
+ERROR = "error"
 
 
-@dataclass(frozen=True)
-class Queue:
-    """The expected wait and the alternatives the catalogue names (Sala's guideline 3.x)."""
-
-    wait_days: int
-    alternatives: list[str] = field(default_factory=list)
+def choose_language(requested: str | None, available: Iterable[str]) -> tuple[str, bool]:
+    """The template language for a request and whether it fell back to Swedish."""
+    req = (requested or "").strip().lower().replace("_", "-")
+    req = _ALIASES.get(req, req)
+    if req in set(available):
+        return req, False
+    return DEFAULT_LANGUAGE, req != DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -49,74 +61,137 @@ class InformationText:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
-def choose_language(requested: str) -> tuple[str, bool]:
-    """The template language for a request; unknown languages fall back to Swedish."""
-    req = (requested or "").strip().lower().replace("_", "-")
-    aliases = {"sv-se": "sv", "en-gb": "en", "en-us": "en", "lattlast": "sv-lattlast", "sv-easy": "sv-lattlast"}
-    req = aliases.get(req, req)
-    if req in LANGUAGES:
-        return req, False
-    return DEFAULT_LANGUAGE, True
+@dataclass(frozen=True)
+class QueueInfo:
+    """The expected wait, whether it is longer than reasonable, and the alternatives to name."""
+
+    wait_days: int
+    unreasonable: bool
+    alternatives: tuple[str, ...] = ()
+    alternatives_named: bool = True  # False: same-topic insatser of the catalogue, suggested
 
 
-def contact_lines(contact: Contact | None, language: str) -> list[str]:
-    """The kommun's contact routes as lines of text."""
-    if contact is None:
-        return []
-    labels = {
-        "kundcenter_phone": ("Kundcenter", "Customer centre"),
-        "switchboard_phone": ("Växel", "Switchboard"),
-        "app": ("App", "App"),
-        "visiting_address": ("Besöksadress", "Visiting address"),
-        "web": ("Webb", "Web"),
-    }
-    i = 1 if language == "en" else 0
-    return [f"{labels[k][i]}: {getattr(contact, k)}" for k in labels if getattr(contact, k)]
+@dataclass(frozen=True)
+class InformationContext:
+    """Everything a template may say about one request (no personal data, no free caller input)."""
 
-
-def compose_information(
-    *,
-    kommun_name: str,
-    insats_name: str,
-    decision: Decision | None,
-    contact: Contact | None,
-    language: str,
-    queue: Queue | None = None,
-    how_to_apply_fallback: str = "Kontakta socialtjänsten i din kommun.",
-) -> InformationText:
-    """Render the information for one request in the requested language (Swedish fallback)."""
-    lang, fallback = choose_language(language)
-    outcome = decision.outcome.value if decision else "error"
-    unmet = [v.explanation for v in decision.villkor if v.status is VillkorStatus.NOT_MET] if decision else []
-    unknown = [v.explanation for v in decision.villkor if v.status is VillkorStatus.UNKNOWN] if decision else []
-    if decision and decision.consent.state.value == "unknown":
-        unknown.append(decision.consent.explanation)
-    text = _ENV.get_template(f"{lang}.txt.j2").render(
-        kommun_name=kommun_name,
-        insats_name=insats_name,
-        outcome=outcome,
-        valid_until=decision.valid_until.isoformat() if decision and decision.valid_until else None,
-        checklist=decision.checklist if decision else [],
-        unmet=unmet,
-        unknown=unknown,
-        missing_from=decision.consent.missing_from or ["vårdnadshavare"] if decision else [],
-        queue=queue,
-        how_to_apply=contact.how_to_apply if contact else how_to_apply_fallback,
-        contact_lines=contact_lines(contact, lang),
-    )
-    text = "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
-    return InformationText(
-        text=text,
-        template=f"information/{lang}@v{TEMPLATE_VERSION}",
-        language=lang,
-        language_requested=language,
-        fallback=fallback,
-    )
+    kommun_id: str | None
+    kommun_name: str | None
+    insats_name: str | None
+    outcome: str
+    error_code: str | None = None
+    unmet: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    checklist: tuple[str, ...] = ()
+    consent_state: str | None = None  # 'missing' or 'unknown' when the text must speak of consent
+    consent_required: str | None = None  # 'one_guardian' or 'all_guardians'
+    consent_missing_from: tuple[str, ...] = ()
+    valid_until: dt.date | None = None
+    contact: Contact | None = None
+    queue: QueueInfo | None = None
 
 
 def needs_alternatives(wait_days: int | None, reasonable_wait_days: int | None) -> bool:
     """Whether the wait exceeds the kommun's reasonable time, so alternatives must be listed."""
-    if wait_days is None:
+    if not wait_days or wait_days <= 0:
         return False
     # without a kommun figure, any announced wait counts: informing too much harms nobody
     return wait_days > (reasonable_wait_days if reasonable_wait_days is not None else 0)
+
+
+def suggested_alternatives(
+    kommun: KommunCatalog, insats_id: str, version: InsatsVersion, on: dt.date, waits: Mapping[str, int]
+) -> tuple[tuple[str, ...], bool]:
+    """The catalogue's named alternatives, else other insatser of the same topic without a long wait."""
+    if version.alternatives:
+        return tuple(version.alternatives), True
+    names: list[str] = []
+    for other in kommun.insatser:
+        v = other.in_force(on)
+        if other.id == insats_id or v is None or v.topic != version.topic:
+            continue
+        if needs_alternatives(waits.get(other.id), kommun.reasonable_wait_days):
+            continue
+        if v.name not in names:
+            names.append(v.name)
+    return tuple(names[:MAX_SUGGESTED_ALTERNATIVES]), False
+
+
+def queue_info(
+    kommun: KommunCatalog, insats_id: str, version: InsatsVersion, on: dt.date, waits: Mapping[str, int]
+) -> QueueInfo | None:
+    """The queue paragraph's facts, or None when no wait is announced for the insats."""
+    wait = waits.get(insats_id)
+    if not wait or wait <= 0:
+        return None
+    if not needs_alternatives(wait, kommun.reasonable_wait_days):
+        return QueueInfo(wait_days=wait, unreasonable=False)
+    alternatives, named = suggested_alternatives(kommun, insats_id, version, on, waits)
+    return QueueInfo(wait_days=wait, unreasonable=True, alternatives=alternatives, alternatives_named=named)
+
+
+def _decision_facts(decision: Decision) -> dict:
+    consent = decision.consent
+    state = consent.state.value if consent.state in (ConsentState.MISSING, ConsentState.UNKNOWN) else None
+    # an unknown consent is said by the template in its own language (consent_state 'unknown')
+    unknown = [v.explanation for v in decision.villkor if v.status is VillkorStatus.UNKNOWN]
+    return {
+        "outcome": decision.outcome.value,
+        "unmet": tuple(v.explanation for v in decision.villkor if v.status is VillkorStatus.NOT_MET),
+        "unknown": tuple(unknown),
+        "checklist": tuple(decision.checklist),
+        "consent_state": state,
+        "consent_required": consent.required.value if state else None,
+        "consent_missing_from": tuple(consent.missing_from) if state == "missing" else (),
+        "valid_until": decision.valid_until,
+    }
+
+
+def information_context(
+    msg: AuditRecorded, catalog: Catalog, waits: Mapping[str, int] | None = None
+) -> InformationContext:
+    """The facts of the information for one documented decision (or decision error)."""
+    kommun = catalog.kommun(msg.kommun)
+    on = request_day(msg.received_at)
+    version = catalog.version_in_force(msg.kommun, msg.insats_id, on) if kommun else None
+    base = {
+        "kommun_id": kommun.kommun if kommun else None,
+        "kommun_name": kommun.name if kommun else None,
+        "insats_name": version.name if version else None,
+        "contact": kommun.contact if kommun else None,
+    }
+    if msg.decision is None:
+        code = msg.error.code.value if msg.error else None
+        return InformationContext(**base, outcome=ERROR, error_code=code)
+    facts = _decision_facts(msg.decision)
+    queue = None
+    if kommun and version and facts["outcome"] != "not_eligible_without_needs_assessment":
+        queue = queue_info(kommun, msg.insats_id, version, on, waits or {})
+    return InformationContext(**base, **facts, queue=queue)
+
+
+_MONTHS = {
+    "sv": ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september",
+           "oktober", "november", "december"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"),
+}
+_WEEKDAYS = {
+    "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def long_date(day: dt.date, language: str) -> str:
+    """A date as people read it: 'måndag 8 september 2025' / 'Monday 8 September 2025'."""
+    lang = "en" if language == "en" else "sv"
+    return f"{_WEEKDAYS[lang][day.weekday()]} {day.day} {_MONTHS[lang][day.month - 1]} {day.year}"
+
+
+def and_list(items: Iterable[str], language: str) -> str:
+    """'a, b och c' (Swedish) or 'a, b and c' (English)."""
+    items = list(items)
+    word = "and" if language == "en" else "och"
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {word} {items[-1]}"
