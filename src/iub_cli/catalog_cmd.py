@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from iub_contracts.catalog import Insats, InsatsVersion
-from iub_contracts.catalog_loader import Catalog, CatalogError, load_catalog
 from rich.console import Console
 from rich.table import Table
+
+from iub_contracts.catalog import Insats, InsatsVersion
+from iub_contracts.catalog_loader import Catalog, CatalogError, load_catalog
 
 catalog_app = typer.Typer(
     help="Katalogen över insatser utan individuell behovsprövning.", no_args_is_help=True

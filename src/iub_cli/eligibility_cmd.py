@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from iub_contracts.decision import DecisionError
-from iub_contracts.facts import ApplicantFacts
-from iub_eligibility.domain.decide import decide
 from pydantic import ValidationError
 from rich.console import Console
 
 from iub_cli.catalog_cmd import CatalogOption, load_or_exit, stockholm_today
+from iub_contracts.decision import DecisionError
+from iub_contracts.facts import ApplicantFacts
+from iub_eligibility.domain.decide import decide
 
 eligibility_app = typer.Typer(
     help="Pröva villkor och samtycke för en insats utan individuell behovsprövning.",

@@ -14,8 +14,11 @@ import json
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+KeyHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
 class Operation(StrEnum):
@@ -38,11 +41,22 @@ class ClientConfig(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     name: str
-    key_sha256: list[str] = Field(min_length=1, description="Hex SHA-256 of each valid key (rotation: 2)")
+    key_sha256: list[KeyHash] = Field(min_length=1, description="Hex SHA-256 of each valid key (rotation: 2)")
     kommuner: list[str] = Field(min_length=1, description="Kommun ids, or ['*'] for all")
     operations: list[Operation] = Field(min_length=1)
     rate_per_minute: int = Field(default=600, ge=1)
-    webhook_secret: str | None = Field(default=None, description="Telephony platforms: signing secret")
+    webhook_secret: str | None = Field(
+        default=None, min_length=16, description="Telephony platforms: Standard Webhooks signing secret"
+    )
+    callback_url_prefixes: list[str] = Field(
+        default_factory=list, description="App backends: allowed callback URL prefixes (empty: any https URL)"
+    )
+
+    @model_validator(mode="after")
+    def _telephony_needs_secret(self) -> ClientConfig:
+        if Operation.TELEPHONY in self.operations and not self.webhook_secret:
+            raise ValueError(f"client {self.id}: the telephony:events operation needs a webhook_secret")
+        return self
 
     def may(self, op: Operation, kommun: str | None = None) -> bool:
         """Whether the client may do an operation (for one kommun, when given)."""
@@ -65,6 +79,12 @@ class ClientRegistry:
     """The configured clients, looked up by presented key in constant time."""
 
     def __init__(self, clients: list[ClientConfig]) -> None:
+        ids = [c.id for c in clients]
+        if len(ids) != len(set(ids)):
+            raise ValueError("client ids must be unique")
+        hashes = [k for c in clients for k in c.key_sha256]
+        if len(hashes) != len(set(hashes)):
+            raise ValueError("a key hash belongs to more than one client")
         self.clients = clients
 
     @classmethod

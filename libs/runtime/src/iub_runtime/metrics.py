@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from prometheus_client import Counter, Gauge, Histogram
+from redis.asyncio import Redis
+
+from iub_contracts.streams import ALL_STREAMS, CONSUMERS
+from iub_runtime.stream_stats import StreamsSnapshot, read_snapshot
 
 MESSAGES = Counter(
     "iub_messages_total", "Messages handled", ["service", "stream", "outcome"]
@@ -23,9 +29,45 @@ PNR_DROPPED = Counter(
 )
 PENDING = Gauge("iub_stream_pending", "Entries pending in a consumer group", ["stream", "group"])
 LAG = Gauge("iub_stream_lag", "Entries not yet delivered to a consumer group", ["stream", "group"])
+OLDEST_PENDING = Gauge(
+    "iub_stream_oldest_pending_seconds", "Age of the oldest entry pending in a consumer group", ["stream", "group"]
+)
+STREAM_LENGTH = Gauge("iub_stream_length", "Entries in a stream (XLEN)", ["stream"])
+DEAD_LETTER_BACKLOG = Gauge("iub_stream_dead_letters", "Entries waiting in a stream's dead-letter stream", ["stream"])
+
+# The only label values the stream gauges take: names from the contracts, never read from data.
+KNOWN_PAIRS = frozenset((s, g) for s, gs in CONSUMERS.items() for g in gs)
 
 
 def observe_message(service: str, stream: str, outcome: str, seconds: float) -> None:
     """Count one handled message and its duration."""
     MESSAGES.labels(service=service, stream=stream, outcome=outcome).inc()
     PROCESSING.labels(service=service, stream=stream).observe(seconds)
+
+
+def apply_stream_snapshot(snapshot: StreamsSnapshot) -> None:
+    """Set the stream gauges from a snapshot; only contract streams and groups become labels."""
+    seen = set()
+    for s in snapshot.streams:
+        if s.name not in ALL_STREAMS:
+            continue
+        STREAM_LENGTH.labels(stream=s.name).set(s.length)
+        DEAD_LETTER_BACKLOG.labels(stream=s.name).set(s.dead_letters)
+        for g in s.groups:
+            if (s.name, g.name) not in KNOWN_PAIRS:
+                continue
+            seen.add((s.name, g.name))
+            PENDING.labels(stream=s.name, group=g.name).set(g.pending)
+            LAG.labels(stream=s.name, group=g.name).set(float("nan") if g.lag is None else g.lag)
+            OLDEST_PENDING.labels(stream=s.name, group=g.name).set(g.oldest_pending_age_s or 0)
+    for stream, group in KNOWN_PAIRS - seen:  # a group that went away must not keep its last value
+        for gauge in (PENDING, LAG, OLDEST_PENDING):
+            with contextlib.suppress(KeyError):
+                gauge.remove(stream, group)
+
+
+async def refresh_stream_gauges(redis: Redis) -> StreamsSnapshot:
+    """Read the streams and refresh the pending, lag, oldest-pending and dead-letter gauges."""
+    snapshot = await read_snapshot(redis, ALL_STREAMS, lag_count_cap=1_000)  # every service, every minute: cheap
+    apply_stream_snapshot(snapshot)
+    return snapshot

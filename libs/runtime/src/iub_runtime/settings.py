@@ -27,3 +27,4 @@ class RuntimeSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool | None = None
     metrics_port: int | None = Field(default=None, description="Serve /health and /metrics here")
+    metrics_host: str = Field(default="127.0.0.1", description="Bind address of /health and /metrics (0.0.0.0 in pods)")

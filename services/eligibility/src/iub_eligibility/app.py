@@ -55,7 +55,7 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
         state["catalog"] = load_catalog(catalog_dir)
         await rt.connect()
         await rt.prepare_streams()
-        state["health"] = await serve_health(rt, settings.metrics_port)
+        state["health"] = await serve_health(rt, settings.metrics_port, settings.metrics_host)
         log.info("eligibility_started", catalog_version=state["catalog"].version,
                  kommuner=len(state["catalog"].kommuner))
 

@@ -79,7 +79,7 @@ def create_app(settings: NotifySettings | None = None) -> FastStream:
         await rt.prepare_streams()
         state["http"] = httpx.AsyncClient()
         state["notifier"] = build_notifier(rt, settings, state["http"], catalog_dir)
-        state["health"] = await serve_health(rt, settings.metrics_port)
+        state["health"] = await serve_health(rt, settings.metrics_port, settings.metrics_host)
         log.info("notify_started", catalog_version=state["notifier"].catalog.version,
                  templates_version=state["notifier"].templates.version)
 
