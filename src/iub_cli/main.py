@@ -2,6 +2,7 @@
 
 import typer
 
+from iub_cli.audit_cmd import audit_app
 from iub_cli.catalog_cmd import catalog_app
 from iub_cli.docs_cmd import docs_app
 from iub_cli.eligibility_cmd import eligibility_app
@@ -14,6 +15,7 @@ app.command("up")(up)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(eligibility_app, name="eligibility")
 app.add_typer(notify_app, name="notify")
+app.add_typer(audit_app, name="audit")
 app.add_typer(ops_app, name="ops")
 app.add_typer(docs_app, name="docs")
 

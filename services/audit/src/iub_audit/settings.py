@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from iub_runtime.settings import RuntimeSettings
 from pydantic import Field
+
+from iub_runtime.settings import RuntimeSettings
 
 
 class AuditSettings(RuntimeSettings):
@@ -14,3 +15,6 @@ class AuditSettings(RuntimeSettings):
     )
     catalog_dir: str | None = Field(default=None, description="Catalogue folder (IUB_CATALOG_DIR)")
     var_dir: str = "var"
+    retention_days_individual: int = Field(default=3650, ge=1, description="Gallring of 14 kap 3 § records")
+    retention_days_anonymised: int = Field(default=1825, ge=1, description="Gallring of 14 kap 5 § records")
+    retention_days_advisory: int = Field(default=1825, ge=1, description="Gallring of 14 kap 4 § records")

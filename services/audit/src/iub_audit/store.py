@@ -54,6 +54,8 @@ records = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # gallring: a purged record keeps its place and hashes (the chain still links) but no content
+    Column("purged_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("request_id", "step", name="uq_audit_request_step"),
     UniqueConstraint("kommun", "seq", name="uq_audit_kommun_seq"),
 )
@@ -82,8 +84,17 @@ def _m1(conn) -> None:
     chain_heads.create(conn, checkfirst=True)
 
 
+def _m2(conn) -> None:
+    """Add purged_at (gallring keeps hashes, drops content) to stores created before it existed."""
+    from sqlalchemy import inspect
+
+    if "purged_at" not in {c["name"] for c in inspect(conn).get_columns("audit_records")}:
+        kind = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "TIMESTAMP"
+        conn.execute(text(f"ALTER TABLE audit_records ADD COLUMN purged_at {kind} NULL"))
+
+
 # ordered, versioned migrations; append only
-MIGRATIONS: list[tuple[int, Any]] = [(1, _m1)]
+MIGRATIONS: list[tuple[int, Any]] = [(1, _m1), (2, _m2)]
 
 
 def default_sqlite_url(var_dir: Path = Path("var")) -> str:
@@ -150,47 +161,73 @@ class AuditStore:
 
     def append(self, body: dict[str, Any], *, personnummer: str | None, now: dt.datetime) -> Stored:
         """Store a record once per (request id, step); a second call returns the first one."""
-        request_id, step, kommun = str(body["request_id"]), str(body["step"]), str(body["kommun"])
-        canonical = canonical_json(body)
+        return self.append_many([(body, personnummer)], now=now)[0]
+
+    def append_many(self, items: list[tuple[dict[str, Any], str | None]], *, now: dt.datetime) -> list[Stored]:
+        """Append several records (body, personnummer) in one transaction; idempotent per record."""
+        if not items:
+            return []
         for _attempt in range(5):
             try:
                 with self.engine.begin() as conn:
-                    existing = conn.execute(
-                        select(records.c.kommun, records.c.seq, records.c.hash).where(
-                            records.c.request_id == request_id, records.c.step == step
-                        )
-                    ).first()
-                    if existing:
-                        return Stored(existing.kommun, existing.seq, existing.hash, created=False)
-                    head_q = select(chain_heads).where(chain_heads.c.kommun == kommun)
-                    if self._pg:
-                        head_q = head_q.with_for_update()
-                    head = conn.execute(head_q).first()
-                    if head is None:
-                        conn.execute(insert(chain_heads).values(kommun=kommun, seq=0, hash=GENESIS))
-                        if self._pg:
-                            head = conn.execute(head_q).first()
-                        prev_seq, prev_hash = 0, GENESIS
-                    else:
-                        prev_seq, prev_hash = head.seq, head.hash
-                    seq = prev_seq + 1
-                    h = chain_hash(prev_hash, kommun, seq, canonical)
-                    conn.execute(
-                        insert(records).values(
-                            kommun=kommun, seq=seq, request_id=request_id, step=step,
-                            level=body["level"], insats_id=body["insats_id"],
-                            day=dt.date.fromisoformat(str(body["day"])),
-                            personnummer=personnummer, body=canonical, prev_hash=prev_hash,
-                            hash=h, created_at=now,
-                        )
-                    )
-                    conn.execute(
-                        update(chain_heads).where(chain_heads.c.kommun == kommun).values(seq=seq, hash=h)
-                    )
-                    return Stored(kommun, seq, h, created=True)
+                    return [self._append(conn, body, pnr, now) for body, pnr in items]
             except IntegrityError:
-                continue  # a concurrent writer won the race: read its row on the next turn
-        raise RuntimeError("could not append audit record after retries")
+                continue
+        raise RuntimeError("could not append audit records after retries")
+
+    def _append(self, conn, body: dict[str, Any], personnummer: str | None, now: dt.datetime) -> Stored:
+        request_id, step, kommun = str(body["request_id"]), str(body["step"]), str(body["kommun"])
+        existing = conn.execute(
+            select(records.c.kommun, records.c.seq, records.c.hash).where(
+                records.c.request_id == request_id, records.c.step == step
+            )
+        ).first()
+        if existing:
+            return Stored(existing.kommun, existing.seq, existing.hash, created=False)
+        head_q = select(chain_heads).where(chain_heads.c.kommun == kommun)
+        if self._pg:
+            head_q = head_q.with_for_update()
+        head = conn.execute(head_q).first()
+        if head is None:
+            conn.execute(insert(chain_heads).values(kommun=kommun, seq=0, hash=GENESIS))
+            if self._pg:
+                conn.execute(head_q).first()
+            prev_seq, prev_hash = 0, GENESIS
+        else:
+            prev_seq, prev_hash = head.seq, head.hash
+        seq = prev_seq + 1
+        canonical = canonical_json(body)
+        h = chain_hash(prev_hash, kommun, seq, canonical)
+        conn.execute(
+            insert(records).values(
+                kommun=kommun, seq=seq, request_id=request_id, step=step, level=body["level"],
+                insats_id=body["insats_id"], day=dt.date.fromisoformat(str(body["day"])),
+                personnummer=personnummer, body=canonical, prev_hash=prev_hash, hash=h, created_at=now,
+            )
+        )
+        conn.execute(update(chain_heads).where(chain_heads.c.kommun == kommun).values(seq=seq, hash=h))
+        return Stored(kommun, seq, h, created=True)
+
+    def purge(self, before: dt.date, *, levels: list[str] | None = None, now: dt.datetime) -> int:
+        """Gallring: drop the content of records older than a day; hashes stay, so the chain verifies."""
+        q = (
+            update(records)
+            .where(records.c.day < before, records.c.purged_at.is_(None))
+            .values(body="", personnummer=None, purged_at=now)
+        )
+        if levels:
+            q = q.where(records.c.level.in_(levels))
+        with self.engine.begin() as conn:
+            return conn.execute(q).rowcount or 0
+
+    def rows_for_stats(self, kommun: str, start: dt.date, end: dt.date) -> list[tuple[str, str, dt.date, dict]]:
+        """(level, insats, day, body) of decision records in a period (not purged)."""
+        q = select(records.c.level, records.c.insats_id, records.c.day, records.c.body).where(
+            records.c.kommun == kommun, records.c.step == "decision", records.c.day >= start,
+            records.c.day <= end, records.c.purged_at.is_(None),
+        )
+        with self.engine.connect() as conn:
+            return [(r.level, r.insats_id, r.day, json.loads(r.body)) for r in conn.execute(q)]
 
     def identity_for(self, request_id: uuid.UUID | str) -> str | None:
         """The personnummer of a request's individual-level decision record, if any."""
@@ -200,6 +237,17 @@ class AuditStore:
                     records.c.request_id == str(request_id), records.c.step == "decision"
                 )
             ).scalar()
+
+    def identities_for(self, request_ids: list[str]) -> dict[str, str]:
+        """request id → personnummer of individual-level decision records (one query)."""
+        if not request_ids:
+            return {}
+        q = select(records.c.request_id, records.c.personnummer).where(
+            records.c.request_id.in_(request_ids), records.c.step == "decision",
+            records.c.personnummer.is_not(None),
+        )
+        with self.engine.connect() as conn:
+            return {r.request_id: r.personnummer for r in conn.execute(q)}
 
     def kommuner(self) -> list[str]:
         """Kommuner that have a chain."""
@@ -213,7 +261,7 @@ class AuditStore:
             with self.engine.connect() as conn:
                 head = conn.execute(select(chain_heads).where(chain_heads.c.kommun == k)).first()
                 rows = conn.execute(
-                    select(records.c.seq, records.c.body, records.c.prev_hash, records.c.hash)
+                    select(records.c.seq, records.c.body, records.c.prev_hash, records.c.hash, records.c.purged_at)
                     .where(records.c.kommun == k)
                     .order_by(records.c.seq)
                 ).all()
@@ -221,7 +269,8 @@ class AuditStore:
                 result[k] = None
                 continue
             broken = first_broken_link(
-                [tuple(r) for r in rows], k, start_prev=head.base_hash, start_seq=head.base_seq + 1
+                [(r.seq, None if r.purged_at else r.body, r.prev_hash, r.hash) for r in rows],
+                k, start_prev=head.base_hash, start_seq=head.base_seq + 1,
             )
             if broken is None and (rows[-1].seq if rows else head.base_seq) != head.seq:
                 broken = (rows[-1].seq + 1) if rows else head.base_seq + 1  # tail deleted
@@ -241,7 +290,7 @@ class AuditStore:
     def export_person(self, personnummer: str, kommuner: list[str] | None = None) -> list[dict[str, Any]]:
         """Partsinsyn: every individual-level record of one person (others are unlinkable)."""
         q = select(records.c.body).where(
-            records.c.personnummer == personnummer, records.c.level == "individual"
+            records.c.personnummer == personnummer, records.c.level == "individual", records.c.purged_at.is_(None)
         ).order_by(records.c.kommun, records.c.seq)
         if kommuner is not None:
             q = q.where(records.c.kommun.in_(kommuner))

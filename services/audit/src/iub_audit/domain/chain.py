@@ -23,13 +23,18 @@ def chain_hash(prev_hash: str, kommun: str, seq: int, canonical: str) -> str:
     return h.hexdigest()
 
 
-def first_broken_link(rows: list[tuple[int, str, str, str]], kommun: str, start_prev: str = GENESIS,
+def first_broken_link(rows: list[tuple[int, str | None, str, str]], kommun: str, start_prev: str = GENESIS,
                       start_seq: int = 1) -> int | None:
-    """Given (seq, canonical, prev_hash, hash) in seq order, the first seq whose link is broken."""
+    """Given (seq, canonical, prev_hash, hash) in seq order, the first seq whose link is broken.
+
+    A purged record (canonical None, gallring) cannot be recomputed; its stored hash is trusted
+    only as far as the next record's prev_hash confirms it, so altering it still breaks the chain.
+    """
     prev = start_prev
     expected_seq = start_seq
     for seq, canonical, prev_hash, stored in rows:
-        if seq != expected_seq or prev_hash != prev or chain_hash(prev, kommun, seq, canonical) != stored:
+        recomputed = stored if canonical is None else chain_hash(prev, kommun, seq, canonical)
+        if seq != expected_seq or prev_hash != prev or recomputed != stored:
             return seq if seq == expected_seq else expected_seq
         prev = stored
         expected_seq += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from iub_audit.domain.age_band import age_band
 from iub_contracts.catalog import DocumentationLevel
 from iub_contracts.messages import AuditStep, DecisionMade, InformationGiven
 from iub_contracts.records import (
@@ -11,8 +12,6 @@ from iub_contracts.records import (
     IndividualRecord,
     InformationPart,
 )
-
-from iub_audit.domain.age_band import age_band
 
 UNKNOWN_TOPIC = "okand-insats"
 
