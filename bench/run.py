@@ -191,7 +191,7 @@ async def baseline(url: str, payloads: list[tuple[str, str]], batch: int = 500) 
             resp = await r.xreadgroup("g", "c", {names[k]: ">"}, count=batch, block=100)
             for _s, entries in resp or []:
                 async with r.pipeline(transaction=False) as p:
-                    for eid, fields in entries:
+                    for _eid, fields in entries:
                         p.xadd(names[k + 1], {"__data__": fields[b"__data__"]})
                     p.xack(names[k], "g", *[e for e, _ in entries])
                     await p.execute()
@@ -220,8 +220,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="iub-bench-"))
     server = RedisServer(data_dir=tmp / "redis").start()
     port = free_port()
-    env = {"IUB_VAR_DIR": str(tmp), "IUB_LOG_JSON": "true", "IUB_AUTH_DISABLED": "true",
-           "IUB_RATE_LIMIT_DISABLED": "true"}
+    env = {"IUB_VAR_DIR": str(tmp), "IUB_LOG_JSON": "true", "IUB_AUTH_DISABLED": "true"}
     system = System(redis_url=server.url, env=env, http_port=port, processes_per_service=args.processes,
                     log_dir=tmp / "logs").start()
     base = f"http://127.0.0.1:{port}"

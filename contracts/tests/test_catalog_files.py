@@ -44,6 +44,7 @@ def test_a_broken_file_is_reported_with_file_path_and_reason():
 
 
 def test_a_villkor_written_as_malgrupp_cannot_be_evaluated_because_malgrupp_is_text_only():
-    text = (CATALOG / "mellerud.yaml").read_text(encoding="utf-8").replace("kind: bosatt_eller_vistas", "kind: malgrupp", 1)
+    original = (CATALOG / "mellerud.yaml").read_text(encoding="utf-8")
+    text = original.replace("kind: bosatt_eller_vistas", "kind: malgrupp", 1)
     with pytest.raises(CatalogError):
         parse_catalog_text("mellerud.yaml", text)

@@ -28,9 +28,15 @@ def up(
         typer.echo(f"redis-server (AOF, appendfsync always) at {redis_url}, data in {var_dir / 'redis'}")
     else:
         typer.echo("using REDIS_URL from the environment")
+    env = {"IUB_VAR_DIR": str(var_dir)}
+    if not (os.environ.get("IUB_CLIENTS_FILE") or os.environ.get("IUB_CLIENTS_JSON")):
+        # local development: no client credentials configured, so intake runs in its explicit dev mode
+        env["IUB_AUTH_DISABLED"] = "true"
+        env["IUB_DEV_WEBHOOK_SECRET"] = os.environ.get("IUB_DEV_WEBHOOK_SECRET", "dev-webhook-secret-change-me")
+        typer.echo("no IUB_CLIENTS_FILE/IUB_CLIENTS_JSON: intake runs WITHOUT authentication (development only)")
     system = System(
         redis_url=redis_url,
-        env={"IUB_VAR_DIR": str(var_dir)},
+        env=env,
         http_port=port,
         processes_per_service=processes,
         log_dir=(var_dir / "logs") if logs_to_files else None,

@@ -19,6 +19,7 @@ E2E_ENV = {
     "IUB_LOG_JSON": "true",
     "IUB_DELIVERY_RETRIES": "2",
     "IUB_DELIVERY_BASE_DELAY_S": "0.05",
+    "IUB_AUTH_DISABLED": "true",  # intake's explicit development mode: the e2e tests test the pipeline
 }
 
 

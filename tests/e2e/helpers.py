@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 
@@ -37,10 +38,8 @@ def total_pending(r: redis.Redis) -> int:
     total = 0
     for stream, groups in streams.CONSUMERS.items():
         for g in groups:
-            try:
+            with contextlib.suppress(redis.ResponseError):
                 total += r.xpending(stream, g)["pending"]
-            except redis.ResponseError:
-                pass
     return total
 
 

@@ -1,14 +1,19 @@
-"""HTTP bodies of the intake API (Mitt val mitt stöd backend and Kundcenter telephony)."""
+"""HTTP bodies of the intake API (Mitt val mitt stöd backend and Kundcenter telephony).
+
+Input models forbid unknown fields and hide the input in validation errors, so an error can
+never echo a personnummer. Output models are what the app and the telephony platform show.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
-from iub_contracts.facts import Guardian, PreviousInsats
+from iub_contracts.catalog import DocumentationLevel
+from iub_contracts.decision import Decision
 from iub_contracts.messages import Channel, DeliveryTarget
 
 
@@ -16,23 +21,71 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
+def _text_only(value: Any) -> Any:
+    """Dates and times come as ISO text; a number (a Unix time?) is refused, not guessed."""
+    if isinstance(value, int | float):
+        raise ValueError("ska vara text i ISO 8601-format")
+    return value
+
+
+# The input types are as strict as their JSON schema says: no "yes" for true, no "5" for 5, no
+# number for a date. What the schema documents is exactly what is accepted.
+Date = Annotated[dt.date, BeforeValidator(_text_only)]
+DateTime = Annotated[dt.datetime, BeforeValidator(_text_only)]
+AwareDateTime = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+Bool = StrictBool
+
+
+class GuardianIn(_In):
+    """One vårdnadshavare and whether they consented (a non-identifying label, never a name)."""
+
+    label: str = Field(max_length=40, description="Non-identifying label, e.g. 'vårdnadshavare 1'")
+    consent: Bool | None = Field(default=None, description="True given, False refused, None not asked")
+    recorded_by: str | None = Field(default=None, max_length=80, description="Staff id")
+    recorded_at: DateTime | None = None
+
+
+class PreviousInsatsIn(_In):
+    """An insats the person has had; ``ended_on`` None means it is still ongoing."""
+
+    ref: str = Field(max_length=80)
+    ended_on: Date | None = None
+
+
+LANGUAGE_TAG = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
+
+
+def _language() -> Any:
+    """The preferred language: a tag, never free text (free text could carry personal data)."""
+    return Field(default="sv", max_length=16, pattern=LANGUAGE_TAG,
+                 description="Preferred language tag, e.g. 'sv', 'en', 'sv-lattlast'")
+
+
+# --------------------------------------------------------------------------- requests
+
+
 class FactsIn(_In):
     """The applicant's facts as a client sends them; personnummer in any common form."""
 
     personnummer: str | None = Field(
-        default=None, max_length=13, description="YYYYMMDD-NNNN, YYMMDD-NNNN, YYMMDD+NNNN (100+), samordningsnummer"
+        default=None,
+        max_length=13,
+        description="YYYYMMDD-NNNN, YYMMDD-NNNN, YYMMDD+NNNN (100 år eller äldre) or samordningsnummer; "
+        "validated (Luhn) and stored as 12 digits. Leave out to be anonymous where the insats allows it.",
     )
-    birth_date: dt.date | None = None
-    stated_age: int | None = Field(default=None, ge=0, le=130)
+    birth_date: Date | None = None
+    stated_age: StrictInt | None = Field(
+        default=None, ge=0, le=130, description="Age as stated by an anonymous person"
+    )
     legal_gender: Literal["kvinna", "man"] | None = None
-    folkbokford_i_kommunen: bool | None = None
-    barnet_folkbokfort_i_kommunen: bool | None = None
-    bosatt_eller_vistas_i_kommunen: bool | None = None
-    placerad_av_kommunen: bool | None = None
-    previous_insatser: list[PreviousInsats] | None = Field(default=None, max_length=50)
-    current_insatser: list[str] | None = Field(default=None, max_length=50)
-    other_facts: dict[str, bool] = Field(default_factory=dict, max_length=50)
-    guardians: list[Guardian] | None = Field(default=None, max_length=6)
+    folkbokford_i_kommunen: Bool | None = None
+    barnet_folkbokfort_i_kommunen: Bool | None = None
+    bosatt_eller_vistas_i_kommunen: Bool | None = None
+    placerad_av_kommunen: Bool | None = None
+    previous_insatser: list[PreviousInsatsIn] | None = Field(default=None, max_length=50)
+    current_insatser: list[Annotated[str, Field(max_length=80)]] | None = Field(default=None, max_length=50)
+    other_facts: dict[Annotated[str, Field(max_length=80)], Bool] = Field(default_factory=dict, max_length=50)
+    guardians: list[GuardianIn] | None = Field(default=None, max_length=6)
 
 
 class RequestIn(_In):
@@ -40,8 +93,8 @@ class RequestIn(_In):
 
     kommun: str = Field(min_length=1, max_length=80)
     insats_id: str = Field(min_length=1, max_length=120)
-    channel: Channel = Channel.APP
-    language: str = Field(default="sv", max_length=16)
+    channel: Channel = Field(default=Channel.APP, description="'telephony' only for telephony platform clients")
+    language: str = _language()
     facts: FactsIn = Field(default_factory=FactsIn)
     delivery: DeliveryTarget = Field(default_factory=DeliveryTarget)
 
@@ -52,7 +105,7 @@ class PreviewIn(_In):
     kommun: str = Field(min_length=1, max_length=80)
     insats_id: str = Field(min_length=1, max_length=120)
     facts: FactsIn = Field(default_factory=FactsIn)
-    at: dt.date | None = None
+    at: Date | None = Field(default=None, description="The day to evaluate (default: today in Sweden)")
 
 
 class Accepted(BaseModel):
@@ -77,20 +130,163 @@ class RequestStatus(BaseModel):
     information_status: str | None = None
 
 
+class PreviewOut(BaseModel):
+    """The answer to 'can I get this?': the decision the request would get, and whether identity is needed."""
+
+    decision: Decision
+    anonymous_allowed: bool = Field(description="Whether the insats may be asked for without personnummer")
+
+
+class FieldProblem(BaseModel):
+    """One problem with one field: its path and what is wrong (never the submitted value)."""
+
+    field: str
+    problem: str
+
+
 class ProblemDetail(BaseModel):
     """Error body: names fields and problems, never the submitted values."""
 
     title: str
     status: int
-    errors: list[dict] = Field(default_factory=list)
-    see: str | None = None
+    errors: list[FieldProblem] = Field(default_factory=list)
+    see: str | None = Field(default=None, description="Where to look instead, e.g. the list endpoint")
+    information: str | None = Field(
+        default=None, description="The 11 kap 6 § information when intake cannot take the request on (404)"
+    )
 
 
-class TelephonyEvent(_In):
-    """POST /v1/telephony/events: one event of the Kundcenter platform (Standard Webhooks signed)."""
+# --------------------------------------------------------------------------- catalogue
 
-    type: Literal["call.started", "agent.form_submitted", "call.ended"]
-    call_ref: str = Field(min_length=1, max_length=200)
-    occurred_at: dt.datetime
-    agent_id: str | None = Field(default=None, max_length=80)
-    form: RequestIn | None = Field(default=None, description="The caller's answers (agent.form_submitted)")
+
+class ContactOut(BaseModel):
+    """How people get in touch: the ways as the kommun's document gives them."""
+
+    ways: list[str] = Field(description="Each way in plain Swedish, e.g. 'Ring kundcenter på …'")
+    kundcenter_phone: str | None = None
+    switchboard_phone: str | None = None
+    app: str | None = None
+    visiting_address: str | None = None
+    web: str | None = None
+    how_to_apply: str = Field(description="How to apply for needs-assessed insatser (11 kap. 1 § SoL)")
+
+
+class KommunOut(BaseModel):
+    """One kommun (or länsverksamhet) as the app lists it."""
+
+    kommun: str
+    name: str
+    kind: Literal["kommun", "lansverksamhet"]
+    insatser: int = Field(description="Number of insatser offered without needs assessment today")
+    insatser_url: str
+    contact: ContactOut
+
+
+class VillkorOut(BaseModel):
+    """One villkor in plain Swedish, and how the utförare checks it."""
+
+    id: str
+    text: str
+    confirm_by: list[str]
+    applies_to: Literal["insats", "kommun"] = Field(description="'kommun': a villkor of every insats of the kommun")
+
+
+class ConsentOut(BaseModel):
+    """Guardian consent rules in plain Swedish, one line per age band."""
+
+    under_15: str
+    age_15_17: str
+    from_18: str
+
+
+class DocumentationOut(BaseModel):
+    """How carrying out the insats is documented, explained."""
+
+    level: DocumentationLevel
+    legal_basis: str
+    anonymous_allowed: bool
+    explanation: str = Field(description="Plain Swedish; says 'Du kan vara anonym' for 14:4 and 14:5 insatser")
+
+
+class InsatsOut(BaseModel):
+    """One insats as the app shows it."""
+
+    id: str
+    name: str
+    unit: str
+    utforare: str | None = None
+    description: str
+    malgrupp: str = Field(description="Who the board wants to reach; never a reason to deny")
+    villkor: list[VillkorOut]
+    consent: ConsentOut
+    documentation: DocumentationOut
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+    contact: ContactOut
+
+
+class KommunList(BaseModel):
+    """GET /v1/kommuner."""
+
+    kommuner: list[KommunOut]
+
+
+class InsatsList(BaseModel):
+    """GET /v1/kommuner/{kommun}/insatser."""
+
+    kommun: str
+    name: str
+    insatser: list[InsatsOut]
+
+
+# --------------------------------------------------------------------------- telephony
+
+
+class TelephonyForm(_In):
+    """The agent's form with the caller's answers: a request like the app's, delivered to the call."""
+
+    kommun: str = Field(min_length=1, max_length=80)
+    insats_id: str = Field(min_length=1, max_length=120)
+    language: str = _language()
+    facts: FactsIn = Field(default_factory=FactsIn)
+
+
+class _TelephonyBase(_In):
+    call_ref: str = Field(
+        min_length=1, max_length=200, description="The platform's caller-line reference; information goes back to it"
+    )
+    occurred_at: AwareDateTime
+    agent_id: str | None = Field(default=None, max_length=80, description="Kundcenter agent (staff id)")
+
+
+class CallStarted(_TelephonyBase):
+    """A call reached the customer centre (acknowledged and counted, nothing stored)."""
+
+    type: Literal["call.started"]
+
+
+class AgentFormSubmitted(_TelephonyBase):
+    """An agent submitted the form for the caller: becomes a request with channel telephony."""
+
+    type: Literal["agent.form_submitted"]
+    form: TelephonyForm
+
+
+class CallEnded(_TelephonyBase):
+    """The call ended (acknowledged and counted, nothing stored)."""
+
+    type: Literal["call.ended"]
+
+
+TelephonyEvent = Annotated[CallStarted | AgentFormSubmitted | CallEnded, Field(discriminator="type")]
+"""POST /v1/telephony/events: one Kundcenter platform event, signed the Standard Webhooks way
+(headers webhook-id, webhook-timestamp, webhook-signature: v1,base64(HMAC-SHA256(secret,
+'id.timestamp.body'))), 5 minutes tolerance, each webhook-id processed once."""
+
+
+class TelephonyAck(BaseModel):
+    """Answer to a call event, or to a webhook-id already processed (nothing done again)."""
+
+    status: Literal["acknowledged", "duplicate"]
+    type: str
+    request_id: uuid.UUID | None = Field(default=None, description="For a duplicate form: the request it created")

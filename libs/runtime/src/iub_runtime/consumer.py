@@ -60,6 +60,7 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
     consumed: list[tuple[str, str]] = field(default_factory=list)
     _housekeeper: asyncio.Task | None = None
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def connect(self) -> None:
         """Open the Redis client and the stream writer."""
@@ -85,24 +86,25 @@ class Runtime:
             await self.redis.xtrim(stream, minid=minid, approximate=True)
 
     async def _housekeeping(self, every_s: float = 60.0) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.trim_streams()
                 refresh = getattr(metrics, "refresh_stream_gauges", None)
                 if refresh is not None:
                     await refresh(self.redis)
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:  # housekeeping must never take the service down
                 log.warning("housekeeping_failed", error_type=type(exc).__name__)
-            await asyncio.sleep(every_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), every_s)
 
     async def close(self) -> None:
         """Stop housekeeping and close the Redis client."""
+        self._stopping.set()
         if self._housekeeper is not None:
-            self._housekeeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._housekeeper
+            # a library may swallow a cancellation; the stop event and the timeout end it anyway
+            done, _ = await asyncio.wait({self._housekeeper}, timeout=5)
+            if not done:
+                self._housekeeper.cancel()
         if self.redis is not None:
             await self.redis.aclose()
 

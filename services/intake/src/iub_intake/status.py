@@ -5,19 +5,27 @@ from __future__ import annotations
 
 import json
 
+from redis.asyncio import Redis
+
 from iub_contracts import streams
 from iub_contracts.messages import DecisionMade, InformationGiven, RequestReceived
 from iub_runtime.streams import DATA_FIELD, minid_for
-from redis.asyncio import Redis
 
 
 def _key(request_id: str) -> str:
     return f"iub:request:{request_id}"
 
 
-async def accept_request(redis: Redis, req: RequestReceived, *, retention_s: float) -> str:
-    """Write the status row and XADD the request in one MULTI; returns the stream entry id."""
+async def accept_request(
+    redis: Redis, req: RequestReceived, *, retention_s: float, also_set: tuple[str, str, int] | None = None
+) -> str:
+    """Write the status row and XADD the request in one MULTI; returns the stream entry id.
+
+    ``also_set`` (key, value, ttl) is written in the same MULTI: the idempotency 'done' mark.
+    """
     async with redis.pipeline(transaction=True) as pipe:
+        if also_set is not None:
+            pipe.set(also_set[0], also_set[1], ex=also_set[2])
         pipe.hset(
             _key(str(req.request_id)),
             mapping={
@@ -35,26 +43,38 @@ async def accept_request(redis: Redis, req: RequestReceived, *, retention_s: flo
     return entry.decode() if isinstance(entry, bytes) else str(entry)
 
 
-async def record_decision(redis: Redis, msg: DecisionMade) -> None:
-    """Store the decision (or error) for GET /v1/requests/{id}."""
+# update a status row only while it exists: a late message must not create a row without kommun or expiry
+_UPDATE_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+
+async def _update(redis: Redis, request_id: str, fields: dict[str, str]) -> bool:
+    args = [x for kv in fields.items() for x in kv]
+    return bool(await redis.eval(_UPDATE_IF_EXISTS, 1, _key(request_id), *args))
+
+
+async def record_decision(redis: Redis, msg: DecisionMade) -> bool:
+    """Store the decision (or error) for GET /v1/requests/{id}; False when the row is gone."""
     field = "decision" if msg.decision else "decision_error"
     value = (msg.decision or msg.error).model_dump_json()
-    await redis.hset(_key(str(msg.request_id)), field, value)
+    return await _update(redis, str(msg.request_id), {field: value})
 
 
-async def record_information(redis: Redis, msg: InformationGiven) -> None:
-    """Store the information text as delivered."""
-    await redis.hset(
-        _key(str(msg.request_id)), mapping={"information": msg.text, "information_status": msg.status.value}
-    )
+async def record_information(redis: Redis, msg: InformationGiven) -> bool:
+    """Store the information text as delivered; False when the row is gone."""
+    return await _update(redis, str(msg.request_id),
+                         {"information": msg.text, "information_status": msg.status.value})
 
 
 async def read_status(redis: Redis, request_id: str) -> dict | None:
     """The status view of a request, or None."""
     raw = await redis.hgetall(_key(request_id))
-    if not raw:
-        return None
     row = {k.decode(): v.decode() for k, v in raw.items()}
+    if "kommun" not in row:  # no row, or a fragment no request of ours left
+        return None
     info_status = row.get("information_status")
     status = (
         ("informed" if info_status == "delivered" else "information_failed")

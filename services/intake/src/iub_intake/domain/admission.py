@@ -5,25 +5,37 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from iub_contracts.api import FactsIn, RequestIn
 from iub_contracts.calendar import request_day
-from iub_contracts.catalog import DocumentationLevel
+from iub_contracts.catalog import DocumentationLevel, InsatsVersion, KommunCatalog
 from iub_contracts.catalog_loader import Catalog
 from iub_contracts.facts import ApplicantFacts
-from iub_contracts.messages import RequestReceived
-
+from iub_contracts.messages import Channel, RequestReceived
+from iub_eligibility.domain.age import age_on, birth_date_from_personnummer
 from iub_intake.domain.minimise import minimise_facts
+
+MAX_AGE = 130
 
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why intake cannot accept a request: HTTP status, title, where to look."""
+    """Why intake cannot accept a request: HTTP status, title, field, where to look."""
 
     status: int
     title: str
     field: str
     see: str | None = None
+    information: str | None = None
+
+
+def right_to_apply(kommun: KommunCatalog | None) -> str:
+    """The 11 kap 6 § information for a contact intake cannot take on (unknown kommun or insats)."""
+    # 11 kap 6 § SoL: everyone who turns to the service is told of the right to apply (11 kap 1 §)
+    text = ("Du har alltid rätt att ansöka om insatser hos socialnämnden och få ditt behov prövat "
+            "enligt 11 kap. 1 § socialtjänstlagen (2025:400).")
+    return f"{text} {kommun.contact.how_to_apply}" if kommun else f"{text} Kontakta socialtjänsten i din kommun."
 
 
 @dataclass(frozen=True)
@@ -40,23 +52,73 @@ def to_facts(facts: FactsIn, personnummer12: str | None) -> ApplicantFacts:
     return ApplicantFacts(**data, personnummer=personnummer12)
 
 
-def admit(
-    catalog: Catalog, req: RequestIn, personnummer12: str | None, *, request_id: uuid.UUID, now: dt.datetime
-) -> Admitted | Refusal:
-    """Check kommun and insats exist, require identity for 14:3 insatser, minimise for 14:4/14:5."""
-    kommun = catalog.kommun(req.kommun)
-    if kommun is None:
-        return Refusal(404, "Okänd kommun", "kommun", see="/v1/kommuner")
-    insats = kommun.insats(req.insats_id)
+def find_version(
+    catalog: Catalog, kommun: str, insats_id: str, on: dt.date
+) -> tuple[KommunCatalog, InsatsVersion] | Refusal:
+    """The kommun and the insats version in force on a day, or a 404 naming the list to look at."""
+    k = catalog.kommun(kommun)
+    if k is None:
+        return Refusal(404, "Okänd kommun", "kommun", see="/v1/kommuner", information=right_to_apply(None))
+    insats = k.insats(insats_id)
     if insats is None:
-        return Refusal(404, "Okänd insats", "insats_id", see=f"/v1/kommuner/{kommun.kommun}/insatser")
-    on = request_day(now)
+        return Refusal(404, "Okänd insats", "insats_id", see=f"/v1/kommuner/{k.kommun}/insatser",
+                       information=right_to_apply(k))
     version = insats.in_force(on)
     if version is None:
         return Refusal(404, "Insatsen erbjuds inte utan behovsprövning detta datum", "insats_id",
-                       see=f"/v1/kommuner/{kommun.kommun}/insatser")
+                       see=f"/v1/kommuner/{k.kommun}/insatser", information=right_to_apply(k))
+    return k, version
+
+
+def check_age(facts: ApplicantFacts, on: dt.date) -> Refusal | None:
+    """A birth date (or personnummer) after the day, or an age over 130, cannot be evaluated."""
+    field = "facts.birth_date" if facts.birth_date else "facts.personnummer"
+    birth = facts.birth_date
+    if birth is None and facts.personnummer:
+        try:
+            birth = birth_date_from_personnummer(facts.personnummer)
+        except ValueError:
+            return Refusal(422, "Ogiltig begäran", field)
+    if birth is not None and (birth > on or age_on(birth, on) > MAX_AGE):
+        return Refusal(422, "Födelsedatumet kan inte stämma", field)
+    return None
+
+
+def check_delivery(req: RequestIn, callback_prefixes: list[str]) -> Refusal | None:
+    """Telephony delivery only for telephony requests; callbacks only to http(s) URLs the client may use."""
+    d = req.delivery
+    if d.kind == "telephony" and req.channel is not Channel.TELEPHONY:
+        return Refusal(422, "Leverans till telefoni kräver kanalen telephony", "delivery.kind")
+    if d.kind == "app_callback" and d.callback_url:
+        parts = urlsplit(d.callback_url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            return Refusal(422, "callback_url måste vara en https-adress", "delivery.callback_url")
+        if callback_prefixes and not any(d.callback_url.startswith(p) for p in callback_prefixes):
+            return Refusal(422, "callback_url är inte en adress klienten får använda", "delivery.callback_url")
+    return None
+
+
+def admit(
+    catalog: Catalog,
+    req: RequestIn,
+    personnummer12: str | None,
+    *,
+    request_id: uuid.UUID,
+    now: dt.datetime,
+    callback_prefixes: list[str] | None = None,
+) -> Admitted | Refusal:
+    """Check kommun and insats exist, require identity for 14:3 insatser, minimise for 14:4/14:5."""
+    on = request_day(now)
+    found = find_version(catalog, req.kommun, req.insats_id, on)
+    if isinstance(found, Refusal):
+        return found
+    _kommun, version = found
+    if (refused := check_delivery(req, callback_prefixes or [])) is not None:
+        return refused
     level = version.documentation.level
     facts = to_facts(req.facts, personnummer12)
+    if (refused := check_age(facts, on)) is not None:
+        return refused
     if level is DocumentationLevel.INDIVIDUAL and personnummer12 is None:
         # 14 kap 3 §: documented at individual level, so it cannot be given anonymously
         return Refusal(422, "Insatsen dokumenteras på individnivå och kräver personnummer", "facts.personnummer")

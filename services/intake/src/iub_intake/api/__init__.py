@@ -1,0 +1,1 @@
+"""HTTP routes of intake: thin adapters over the domain modules."""

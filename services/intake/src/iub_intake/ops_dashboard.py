@@ -1,0 +1,185 @@
+"""The operator dashboard: GET /ops (a page that refreshes itself) and GET /ops/status.json.
+
+Read-only. Shows the stream table of ``iub ops status`` and the last dead letters (metadata
+only, never payloads). The page is static; its inline script fetches /ops/status.json every
+few seconds and builds the table with textContent (no HTML from data). A Content-Security-Policy
+with the hashes of the inline script and style allows nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, JSONResponse
+from redis.asyncio import Redis
+
+from iub_contracts.streams import ALL_STREAMS
+from iub_runtime.stream_stats import Thresholds, evaluate, read_dead_letters, read_snapshot
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1a1a1a}
+h1{font-size:1.3rem}h2{font-size:1.05rem;margin-top:1.5rem}
+table{border-collapse:collapse;font-size:.9rem}
+th,td{border:1px solid #bbb;padding:.25rem .5rem;text-align:left;vertical-align:top}
+td.n{text-align:right}th{background:#eee}.bad{background:#fdd;font-weight:bold}
+#state{color:#555}#state.error{color:#a00;font-weight:bold}
+"""
+
+SCRIPT = """
+"use strict";
+const REFRESH_MS = Number(document.body.dataset.refreshMs);
+function td(text, cls) {
+  const c = document.createElement("td"); c.textContent = text; if (cls) c.className = cls; return c;
+}
+function age(s) {
+  if (s === null || s === undefined) return "\\u2014";
+  if (s < 60) return s.toFixed(1) + "s";
+  if (s < 3600) return Math.floor(s / 60) + "m " + String(Math.floor(s % 60)).padStart(2, "0") + "s";
+  return Math.floor(s / 3600) + "h " + String(Math.floor(s % 3600 / 60)).padStart(2, "0") + "m";
+}
+function renderStreams(data) {
+  const bad = new Set(data.violations.map(v => v.stream + "|" + (v.group || "") + "|" + v.metric));
+  const cls = (s, g, m, base) => (bad.has(s + "|" + g + "|" + m) ? "bad " : "") + (base || "");
+  const body = document.querySelector("#streams tbody");
+  const rows = [];
+  for (const s of data.streams) {
+    const groups = s.groups.length ? s.groups : [null];
+    groups.forEach((g, i) => {
+      const tr = document.createElement("tr");
+      tr.dataset.stream = s.name;
+      tr.append(td(i ? "" : s.name, "stream"), td(i ? "" : (s.exists ? String(s.length) : "(none)"), "n"),
+                td(i ? "" : String(s.dead_letters), cls(s.name, "", "dead_letters", "n")));
+      if (g) {
+        const lag = g.lag === null ? "?" : String(g.lag) + (g.lag_exact ? "" : "+");
+        tr.append(td(g.name), td(String(g.pending), cls(s.name, g.name, "pending", "n")),
+                  td(lag, cls(s.name, g.name, "lag", "n")),
+                  td(age(g.oldest_pending_age_s), cls(s.name, g.name, "oldest_pending_s", "n")),
+                  td(g.consumers.map(c => c.name + " (" + age(c.idle_s) + ")").join(", ") || "\\u2014"));
+      } else {
+        tr.append(td("\\u2014"), td(""), td(""), td(""), td(""));
+      }
+      rows.push(tr);
+    });
+    for (const m of s.missing_groups) {
+      const tr = document.createElement("tr");
+      tr.append(td(""), td(""), td(""), td(m + " (missing)", "bad"), td(""), td(""), td(""), td(""));
+      rows.push(tr);
+    }
+  }
+  body.replaceChildren(...rows);
+}
+function renderDeadLetters(data) {
+  const body = document.querySelector("#dead-letters tbody");
+  body.replaceChildren(...data.dead_letters.map(d => {
+    const tr = document.createElement("tr");
+    tr.append(td(d.dlq_id), td(d.stream), td(d.group), td(d.entry_id), td(String(d.deliveries), "n"),
+              td(d.error_type), td(d.dead_lettered_at));
+    return tr;
+  }));
+  document.getElementById("no-dead-letters").hidden = data.dead_letters.length > 0;
+}
+async function refresh() {
+  const state = document.getElementById("state");
+  try {
+    const r = await fetch("ops/status.json", {credentials: "same-origin", cache: "no-store"});
+    if (!r.ok) throw new Error("HTTP " + r.status);
+    const data = await r.json();
+    renderStreams(data);
+    renderDeadLetters(data);
+    state.className = data.ok ? "ok" : "error";
+    state.textContent = "Updated " + data.taken_at + " (Redis " + data.redis_version + ") \\u2014 " +
+      (data.ok ? "within limits" : data.violations.map(v => v.text).join("; "));
+    document.body.dataset.loaded = "true";
+  } catch (e) {
+    state.className = "error";
+    state.textContent = "Could not read the status: " + e.message;
+  }
+}
+refresh();
+setInterval(refresh, REFRESH_MS);
+"""
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>IUB streams</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>{style}</style></head>
+<body data-refresh-ms="{refresh_ms}" data-loaded="false">
+<h1>IUB operator dashboard</h1>
+<p id="state">Loading…</p>
+<h2>Streams</h2>
+<table id="streams"><thead><tr><th>stream</th><th>length</th><th>dead letters</th><th>group</th>
+<th>pending</th><th>lag</th><th>oldest pending</th><th>consumers (idle)</th></tr></thead><tbody></tbody></table>
+<h2>Last dead letters</h2>
+<p id="no-dead-letters" hidden>None.</p>
+<table id="dead-letters"><thead><tr><th>dlq id</th><th>stream</th><th>group</th><th>entry id</th>
+<th>deliveries</th><th>error</th><th>dead-lettered at</th></tr></thead><tbody></tbody></table>
+<p>Read-only. Replay or drop dead letters with <code>iub ops dlq</code>.</p>
+<script>{script}</script>
+</body></html>
+"""
+
+
+def _sha256(text: str) -> str:
+    """A CSP source for an inline block."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+CSP = (f"default-src 'none'; script-src {_sha256(SCRIPT)}; style-src {_sha256(STYLE)}; "
+       "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+def render_page(refresh_s: float) -> str:
+    """The dashboard page (static; the data comes from status.json)."""
+    return PAGE.format(style=STYLE, script=SCRIPT, refresh_ms=int(refresh_s * 1000))
+
+
+async def read_status(redis: Redis, thresholds: Thresholds, dead_letters: int = 10) -> dict[str, Any]:
+    """Streams, crossed limits and the last dead letters (metadata only, no payloads)."""
+    snapshot = await read_snapshot(redis, ALL_STREAMS)
+    violations = evaluate(snapshot, thresholds)
+    letters = [
+        {"dlq_stream": e.dlq_stream, "dlq_id": e.dlq_id,
+         **(e.letter.model_dump(mode="json", exclude={"payload"}) if e.letter else
+            {"stream": e.dlq_stream, "group": "?", "entry_id": "?", "deliveries": 0,
+             "error_type": "(not a dead letter)", "dead_lettered_at": None})}
+        for e in await read_dead_letters(redis, ALL_STREAMS, dead_letters)
+    ]
+    return {
+        "ok": not violations,
+        "violations": [{**v.model_dump(), "text": str(v)} for v in violations],
+        **snapshot.model_dump(mode="json"),
+        "dead_letters": letters,
+    }
+
+
+def build_ops_router(
+    get_redis: Callable[..., Any],
+    authorize: Callable[..., Any],
+    *,
+    thresholds: Thresholds | None = None,
+    refresh_s: float = 5.0,
+) -> APIRouter:
+    """GET /ops and GET /ops/status.json; ``get_redis`` and ``authorize`` are FastAPI dependencies."""
+    router = APIRouter(prefix="/ops", tags=["ops"], dependencies=[Depends(authorize)])
+    limits = thresholds or Thresholds()
+    page = render_page(refresh_s)
+    headers = {**NO_STORE, "Content-Security-Policy": CSP, "X-Frame-Options": "DENY",
+               "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+
+    @router.get("", response_class=HTMLResponse, include_in_schema=False)
+    async def ops_page() -> HTMLResponse:
+        """The dashboard page."""
+        return HTMLResponse(page, headers=headers)
+
+    @router.get("/status.json")
+    async def ops_status(redis: Redis = Depends(get_redis)) -> JSONResponse:
+        """Streams, consumer groups, crossed limits and the last dead letters."""
+        return JSONResponse(await read_status(redis, limits), headers=NO_STORE)
+
+    return router

@@ -1,0 +1,98 @@
+"""Putting one request on the stream: scope, personnummer, idempotency, admission, XADD (app and telephony)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import structlog
+
+from iub_contracts.api import FieldProblem, RequestIn
+from iub_intake import idempotency as idem
+from iub_intake.access import check_kommun
+from iub_intake.context import Intake
+from iub_intake.domain.admission import Refusal, admit
+from iub_intake.identity import InvalidPersonnummer, normalise_personnummer
+from iub_intake.problems import ProblemError
+from iub_intake.status import accept_request
+from iub_runtime import metrics
+from iub_runtime.auth import ClientConfig, Operation
+
+log = structlog.get_logger("iub.intake")
+
+
+@dataclass(frozen=True)
+class OnceKey:
+    """What makes a retry the same submission: a scope (per client), a key and the body's digest."""
+
+    scope: str
+    key: str
+    digest: str
+    field: str = "Idempotency-Key"
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The request id on the stream, and whether this call only repeated an earlier one."""
+
+    request_id: uuid.UUID
+    replayed: bool = False
+
+
+def personnummer_of(raw: str | None, field: str = "facts.personnummer") -> str | None:
+    """The 12-digit form, or a 422 that names the field and never the value."""
+    if not raw:
+        return None
+    try:
+        return normalise_personnummer(raw)
+    except InvalidPersonnummer:
+        raise ProblemError(422, errors=[FieldProblem(field=field, problem="ogiltigt personnummer")]) from None
+
+
+def refusal_error(r: Refusal) -> ProblemError:
+    """A domain refusal as a problem answer."""
+    return ProblemError(r.status, r.title, [FieldProblem(field=r.field, problem=r.title)], see=r.see,
+                        information=r.information)
+
+
+async def claim(intake: Intake, once: OnceKey, request_id: uuid.UUID) -> Submitted | None:
+    """Claim a once-key; an earlier answer when the key was used, None when this call goes ahead."""
+    ttl = int(intake.settings.idempotency_ttl_hours * 3600)
+    c = await idem.claim(intake.rt.redis, once.scope, once.key, once.digest, str(request_id), ttl)
+    if c.state == "conflict":
+        raise ProblemError(422, "Nyckeln används redan för en annan begäran",
+                           [FieldProblem(field=once.field, problem="återanvänd med annat innehåll")])
+    if c.state == "in_flight":
+        raise ProblemError(409, "En begäran med samma nyckel behandlas redan")
+    if c.state == "replay":
+        return Submitted(uuid.UUID(c.request_id), replayed=True)
+    return None
+
+
+async def submit(intake: Intake, body: RequestIn, client: ClientConfig, op: Operation,
+                 once: OnceKey | None) -> Submitted:
+    """Validate, admit and XADD one request; only an acknowledged XADD makes it Submitted."""
+    check_kommun(client, op, body.kommun)
+    pnr = personnummer_of(body.facts.personnummer)
+    request_id = uuid.uuid4()
+    if once is not None and (earlier := await claim(intake, once, request_id)) is not None:
+        return earlier
+    redis = intake.rt.redis
+    ttl = int(intake.settings.idempotency_ttl_hours * 3600)
+    try:
+        result = admit(intake.catalog, body, pnr, request_id=request_id, now=intake.rt.clock(),
+                       callback_prefixes=client.callback_url_prefixes)
+        if isinstance(result, Refusal):
+            raise refusal_error(result)
+        done = None if once is None else (*idem.done_mark(once.scope, once.key, once.digest, str(request_id)), ttl)
+        await accept_request(redis, result.request, retention_s=intake.settings.stream_retention_hours * 3600,
+                             also_set=done)
+    except Exception:
+        if once is not None:
+            await idem.release(redis, once.scope, once.key)
+        raise
+    if result.personnummer_dropped:
+        metrics.PNR_DROPPED.labels(kommun=body.kommun).inc()
+    log.info("request_accepted", request_id=str(request_id), kommun=body.kommun, insats_id=body.insats_id,
+             channel=body.channel.value, client=client.id)
+    return Submitted(request_id)
