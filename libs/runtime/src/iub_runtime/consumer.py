@@ -23,7 +23,7 @@ from faststream._internal.middlewares import BaseMiddleware
 from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.message import RedisStreamMessage
 from pydantic import BaseModel
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from iub_contracts.streams import ALL_DEAD_LETTER_STREAMS, ALL_STREAMS
 from iub_runtime import metrics
@@ -64,7 +64,9 @@ class Runtime:
 
     async def connect(self) -> None:
         """Open the Redis client and the stream writer."""
-        self.redis = Redis.from_url(self.settings.redis_url)
+        # a blocking pool waits for a free connection instead of failing a whole batch under load
+        self.redis = Redis(connection_pool=BlockingConnectionPool.from_url(
+            self.settings.redis_url, max_connections=self.settings.redis_max_connections, timeout=30))
         self.writer = StreamWriter(
             self.redis,
             retention_s=self.settings.stream_retention_hours * 3600,

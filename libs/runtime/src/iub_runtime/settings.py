@@ -16,6 +16,7 @@ class RuntimeSettings(BaseSettings):
         validation_alias="REDIS_URL",
         description="Redis with the streams (REDIS_URL)",
     )
+    redis_max_connections: int = Field(default=64, ge=4, description="Connections per process (a blocking pool)")
     max_deliveries: int = Field(default=5, ge=1, description="Deliveries before dead-lettering")
     claim_idle_ms: int = Field(default=5000, ge=100, description="Idle time before a claimer takes an entry")
     polling_interval_ms: int = Field(default=100, ge=10)

@@ -164,49 +164,62 @@ class AuditStore:
         return self.append_many([(body, personnummer)], now=now)[0]
 
     def append_many(self, items: list[tuple[dict[str, Any], str | None]], *, now: dt.datetime) -> list[Stored]:
-        """Append several records (body, personnummer) in one transaction; idempotent per record."""
+        """Append several records (body, personnummer) in one transaction; idempotent per record.
+
+        Statements per batch, not per record: one look-up of existing (request id, step), one
+        locked head read and one head update per kommun, one multi-row insert.
+        """
         if not items:
             return []
         for _attempt in range(5):
             try:
                 with self.engine.begin() as conn:
-                    return [self._append(conn, body, pnr, now) for body, pnr in items]
+                    return self._append_batch(conn, items, now)
             except IntegrityError:
-                continue
+                continue  # a concurrent writer won a race: its rows are seen on the next turn
         raise RuntimeError("could not append audit records after retries")
 
-    def _append(self, conn, body: dict[str, Any], personnummer: str | None, now: dt.datetime) -> Stored:
-        request_id, step, kommun = str(body["request_id"]), str(body["step"]), str(body["kommun"])
-        existing = conn.execute(
-            select(records.c.kommun, records.c.seq, records.c.hash).where(
-                records.c.request_id == request_id, records.c.step == step
+    def _append_batch(self, conn, items: list[tuple[dict[str, Any], str | None]], now: dt.datetime) -> list[Stored]:
+        keys = [(str(b["request_id"]), str(b["step"])) for b, _ in items]
+        existing: dict[tuple[str, str], Stored] = {}
+        for r in conn.execute(
+            select(records.c.request_id, records.c.step, records.c.kommun, records.c.seq, records.c.hash).where(
+                records.c.request_id.in_({k[0] for k in keys})
             )
-        ).first()
-        if existing:
-            return Stored(existing.kommun, existing.seq, existing.hash, created=False)
-        head_q = select(chain_heads).where(chain_heads.c.kommun == kommun)
-        if self._pg:
-            head_q = head_q.with_for_update()
-        head = conn.execute(head_q).first()
-        if head is None:
-            conn.execute(insert(chain_heads).values(kommun=kommun, seq=0, hash=GENESIS))
-            if self._pg:
-                conn.execute(head_q).first()
-            prev_seq, prev_hash = 0, GENESIS
-        else:
-            prev_seq, prev_hash = head.seq, head.hash
-        seq = prev_seq + 1
-        canonical = canonical_json(body)
-        h = chain_hash(prev_hash, kommun, seq, canonical)
-        conn.execute(
-            insert(records).values(
-                kommun=kommun, seq=seq, request_id=request_id, step=step, level=body["level"],
-                insats_id=body["insats_id"], day=dt.date.fromisoformat(str(body["day"])),
-                personnummer=personnummer, body=canonical, prev_hash=prev_hash, hash=h, created_at=now,
-            )
-        )
-        conn.execute(update(chain_heads).where(chain_heads.c.kommun == kommun).values(seq=seq, hash=h))
-        return Stored(kommun, seq, h, created=True)
+        ):
+            existing[(r.request_id, r.step)] = Stored(r.kommun, r.seq, r.hash, created=False)
+        heads: dict[str, list] = {}  # kommun -> [seq, hash]
+        rows, results = [], []
+        for (body, pnr), key in zip(items, keys, strict=True):
+            if key in existing:
+                results.append(existing[key])
+                continue
+            kommun = str(body["kommun"])
+            if kommun not in heads:
+                q = select(chain_heads.c.seq, chain_heads.c.hash).where(chain_heads.c.kommun == kommun)
+                head = conn.execute(q.with_for_update() if self._pg else q).first()
+                if head is None:
+                    conn.execute(insert(chain_heads).values(kommun=kommun, seq=0, hash=GENESIS))
+                    heads[kommun] = [0, GENESIS]
+                else:
+                    heads[kommun] = [head.seq, head.hash]
+            seq, prev_hash = heads[kommun][0] + 1, heads[kommun][1]
+            canonical = canonical_json(body)
+            h = chain_hash(prev_hash, kommun, seq, canonical)
+            heads[kommun] = [seq, h]
+            rows.append(dict(
+                kommun=kommun, seq=seq, request_id=key[0], step=key[1], level=body["level"],
+                insats_id=body["insats_id"], day=dt.date.fromisoformat(str(body["day"])), personnummer=pnr,
+                body=canonical, prev_hash=prev_hash, hash=h, created_at=now, purged_at=None,
+            ))
+            stored = Stored(kommun, seq, h, created=True)
+            existing[key] = stored  # the same record twice in one batch is stored once
+            results.append(stored)
+        if rows:
+            conn.execute(insert(records), rows)
+            for kommun, (seq, h) in heads.items():
+                conn.execute(update(chain_heads).where(chain_heads.c.kommun == kommun).values(seq=seq, hash=h))
+        return results
 
     def purge(self, before: dt.date, *, levels: list[str] | None = None, now: dt.datetime) -> int:
         """Gallring: drop the content of records older than a day; hashes stay, so the chain verifies."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from iub_intake.ops_dashboard import build_ops_router
 from iub_intake.problems import ProblemError, field_problems, from_error, problem
 from iub_intake.ratelimit import RateLimiter
 from iub_intake.settings import IntakeSettings
-from iub_intake.status import record_decision, record_information
+from iub_intake.status import record_many
 from iub_runtime.auth import ClientRegistry, Operation
 from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
 from iub_runtime.health import check_health
@@ -60,11 +59,11 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
 
     async def on_decisions_made(msgs: list[DecisionMade]) -> None:
         """Keep the decisions for GET /v1/requests/{id}."""
-        await asyncio.gather(*(record_decision(rt.redis, m) for m in msgs))
+        await record_many(rt.redis, decisions=msgs)
 
     async def on_information_given(msgs: list[InformationGiven]) -> None:
         """Keep the information as delivered for GET /v1/requests/{id} (the polling channel)."""
-        await asyncio.gather(*(record_information(rt.redis, m) for m in msgs))
+        await record_many(rt.redis, information=msgs)
 
     register_consumer(broker, rt, stream=streams.DECISIONS, group=streams.GROUP_INTAKE, model=DecisionMade,
                       handle_batch=on_decisions_made, description="Request status: decided")

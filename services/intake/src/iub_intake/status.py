@@ -69,6 +69,21 @@ async def record_information(redis: Redis, msg: InformationGiven) -> bool:
                          {"information": msg.text, "information_status": msg.status.value})
 
 
+async def record_many(
+    redis: Redis, decisions: list[DecisionMade] = (), information: list[InformationGiven] = ()
+) -> None:
+    """Store a batch of decisions and information texts in one pipelined round trip."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for msg in decisions:
+            field = "decision" if msg.decision else "decision_error"
+            fields = {field: (msg.decision or msg.error).model_dump_json()}
+            pipe.eval(_UPDATE_IF_EXISTS, 1, _key(str(msg.request_id)), *[x for kv in fields.items() for x in kv])
+        for msg in information:
+            fields = {"information": msg.text, "information_status": msg.status.value}
+            pipe.eval(_UPDATE_IF_EXISTS, 1, _key(str(msg.request_id)), *[x for kv in fields.items() for x in kv])
+        await pipe.execute()
+
+
 async def read_status(redis: Redis, request_id: str) -> dict | None:
     """The status view of a request, or None."""
     raw = await redis.hgetall(_key(request_id))
