@@ -112,7 +112,7 @@ def admit(
     found = find_version(catalog, req.kommun, req.insats_id, on)
     if isinstance(found, Refusal):
         return found
-    _kommun, version = found
+    kommun_catalog, version = found
     if (refused := check_delivery(req, callback_prefixes or [])) is not None:
         return refused
     level = version.documentation.level
@@ -122,7 +122,8 @@ def admit(
     if level is DocumentationLevel.INDIVIDUAL and personnummer12 is None:
         # 14 kap 3 §: documented at individual level, so it cannot be given anonymously
         return Refusal(422, "Insatsen dokumenteras på individnivå och kräver personnummer", "facts.personnummer")
-    facts, dropped = minimise_facts(facts, level, on)
+    villkor = [*version.villkor, *(kommun_catalog.kommun_villkor if version.kommun_villkor_apply else [])]
+    facts, dropped = minimise_facts(facts, level, on, villkor)
     return Admitted(
         request=RequestReceived(
             correlation_id=request_id,

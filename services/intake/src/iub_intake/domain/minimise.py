@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from iub_contracts.catalog import DocumentationLevel
+from iub_contracts.catalog import (
+    CurrentlyHasVillkor,
+    DocumentationLevel,
+    FactVillkor,
+    HasHadInsatsVillkor,
+    Villkor,
+)
 from iub_contracts.facts import ApplicantFacts
 from iub_eligibility.domain.age import legal_gender_from_personnummer, resolve_age
 
 
-def minimise_facts(facts: ApplicantFacts, level: DocumentationLevel, on: dt.date) -> tuple[ApplicantFacts, bool]:
+def minimise_facts(
+    facts: ApplicantFacts, level: DocumentationLevel, on: dt.date, villkor: Sequence[Villkor] | None = None
+) -> tuple[ApplicantFacts, bool]:
     """Facts fit for the level, and whether a personnummer was dropped.
 
     Individual level keeps everything. Anonymised and advisory levels keep only what villkor
     and consent need: personnummer and birth date become an age (and legal gender), guardian
     labels become 'vårdnadshavare N' and who recorded a consent is dropped, so nothing that
-    identifies anyone reaches the stream or the audit store.
+    identifies anyone reaches the stream or the audit store. Given the insats's villkor, the
+    free-text facts (earlier and current insatser, other facts) keep only the keys a villkor asks
+    about, so nothing a client typed into them travels on.
     """
     if level is DocumentationLevel.INDIVIDUAL:
         return facts, False
@@ -28,8 +39,20 @@ def minimise_facts(facts: ApplicantFacts, level: DocumentationLevel, on: dt.date
             g.model_copy(update={"label": f"vårdnadshavare {i}", "recorded_by": None})
             for i, g in enumerate(facts.guardians, start=1)
         ]
+    extra: dict = {}
+    if villkor is not None:
+        had = {v.insats_ref for v in villkor if isinstance(v, HasHadInsatsVillkor)}
+        has = {v.ref for v in villkor if isinstance(v, CurrentlyHasVillkor)}
+        asked = {v.fact for v in villkor if isinstance(v, FactVillkor)}
+        extra = {
+            "previous_insatser": None if facts.previous_insatser is None
+            else [p for p in facts.previous_insatser if p.ref in had],
+            "current_insatser": None if facts.current_insatser is None
+            else [c for c in facts.current_insatser if c in has],
+            "other_facts": {k: v for k, v in facts.other_facts.items() if k in asked},
+        }
     minimal = facts.model_copy(
-        update={
+        update={**extra,
             "personnummer": None,
             "birth_date": None,
             "stated_age": resolve_age(facts, on),
