@@ -120,8 +120,13 @@ async def push_http(base: str, n: int, concurrency: int = 32) -> set[str]:
     async def worker(client: httpx.AsyncClient) -> None:
         for i in counter:
             body = {**BODIES[i % len(BODIES)], "channel": "app"}
+            key = f"bench-{i}-{uuid.uuid4()}"
             while True:
-                r = await client.post(f"{base}/v1/requests", json=body, headers=HEADERS)
+                try:
+                    r = await client.post(f"{base}/v1/requests", json=body, headers={**HEADERS, "Idempotency-Key": key})
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)  # a reset keep-alive connection: retry with the same key
+                    continue
                 if r.status_code == 202:
                     ids.add(r.json()["request_id"])
                     break
