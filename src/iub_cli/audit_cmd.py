@@ -5,12 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from iub_audit.domain.chain import CheckpointHead
+from iub_audit.domain.retention import cutoffs, expired
 from iub_audit.domain.stats import DIMENSIONS, follow_up
+from iub_audit.insyn import normalise
 from iub_audit.settings import AuditSettings
 from iub_audit.store import AuditStore, default_sqlite_url, make_engine, migrate
 
@@ -19,27 +23,48 @@ DB_OPTION = typer.Option(None, "--database-url", help="Audit store URL (default:
 
 
 def open_store(database_url: str | None) -> AuditStore:
-    """The audit store the services write to."""
+    """The audit store the service writes to (migrated to the current schema)."""
     s = AuditSettings()
-    url = database_url or s.database_url or default_sqlite_url(Path(s.var_dir))
-    engine = make_engine(url)
+    engine = make_engine(database_url or s.database_url or default_sqlite_url(Path(s.var_dir)))
     migrate(engine)
     return AuditStore(engine)
 
 
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
 @audit_app.command("verify")
-def verify(kommun: str | None = typer.Option(None, "--kommun"), database_url: str | None = DB_OPTION) -> None:
-    """Recompute every kommun's hash chain and report the first broken link."""
-    result = open_store(database_url).verify(kommun)
-    broken = {k: v for k, v in result.items() if v is not None}
-    for k, seq in sorted(result.items()):
-        typer.echo(f"{k}: " + ("intakt" if seq is None else f"BRUTEN vid post {seq}"))
-    raise typer.Exit(1 if broken else 0)
+def verify(
+    kommun: str | None = typer.Option(None, "--kommun", help="Only this kommun's chain"),
+    checkpoint_file: Path | None = typer.Option(None, "--checkpoint", exists=True, dir_okay=False,
+                                                help="Also compare with heads exported by `iub audit checkpoint`"),
+    database_url: str | None = DB_OPTION,
+) -> None:
+    """Recompute every kommun's hash chain and report the first broken link (exit 1 if any)."""
+    store = open_store(database_url)
+    cut = cutoffs(_today(), AuditSettings().retention_days())
+    result = store.verify(kommun, purged_too_early=lambda h: not expired(cut, h.level, h.day))
+    problems = 0
+    for k, broken in sorted(result.items()):
+        typer.echo(f"{k}: intakt" if broken is None else f"{k}: BRUTEN vid post {broken.seq} ({broken.reason})")
+        problems += broken is not None
+    if checkpoint_file is not None:
+        heads = [CheckpointHead(h["kommun"], int(h["seq"]), h["hash"], h.get("head_level"),
+                                dt.date.fromisoformat(h["head_day"]) if h.get("head_day") else None)
+                 for h in json.loads(checkpoint_file.read_text(encoding="utf-8"))["heads"]
+                 if kommun is None or h["kommun"] == kommun]
+        kept = lambda level, day: not expired(cut, level, day)  # noqa: E731
+        for k, why in sorted(store.compare_checkpoint(heads, kept).items()):
+            typer.echo(f"{k}: stämmer med kontrollpunkten" if why is None
+                       else f"{k}: AVVIKER från kontrollpunkten: {why}")
+            problems += why is not None
+    raise typer.Exit(1 if problems else 0)
 
 
 @audit_app.command("checkpoint")
 def checkpoint(database_url: str | None = DB_OPTION) -> None:
-    """Print every chain head (count + hash) as JSON, to export where operators cannot rewrite it."""
+    """Print every chain head (records written, kept, hash) as JSON, to keep where operators cannot rewrite it."""
     heads = open_store(database_url).checkpoint()
     typer.echo(json.dumps({"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "heads": heads}, indent=2))
 
@@ -50,16 +75,39 @@ def export(
     kommun: list[str] = typer.Option(None, "--kommun", help="Limit to these kommuner"),
     database_url: str | None = DB_OPTION,
 ) -> None:
-    """Partsinsyn: every individual-level record about one person, as JSON."""
-    from personnummer import personnummer as pnr_lib
-
+    """Partsinsyn: every individual-level record about one person, as JSON (other levels are unlinkable)."""
     try:
-        pnr = pnr_lib.Personnummer(personnummer.strip()).format(True)
-    except Exception:
+        pnr = normalise(personnummer)
+    except ValueError:
         typer.echo("ogiltigt personnummer", err=True)
         raise typer.Exit(2) from None
     rows = open_store(database_url).export_person(pnr, kommun or None)
     typer.echo(json.dumps({"records": rows, "count": len(rows)}, indent=2, ensure_ascii=False))
+
+
+def _stats_table(result: dict[str, Any]) -> Table:
+    by = result["by"]
+    title = f"Uppföljning {result['kommun']} {result['from']}–{result['to']}"
+    if "row_totals" in result:  # cross table with totals
+        rows, cols = list(result["row_totals"]), list(result["column_totals"])
+        cell = {(c[by[0]], c[by[1]]): c["count"] for c in result["cells"]}
+        table = Table(title=title)
+        table.add_column(f"{by[0]} \\ {by[1]}")
+        for c in cols:
+            table.add_column(str(c), justify="right")
+        table.add_column("totalt", justify="right")
+        for r in rows:
+            table.add_row(str(r), *[str(cell[(r, c)]) for c in cols], str(result["row_totals"][r]))
+        table.add_row("totalt", *[str(result["column_totals"][c]) for c in cols], str(result["total"]))
+        return table
+    table = Table(title=title)
+    for d in by:
+        table.add_column(d)
+    table.add_column("antal", justify="right")
+    for c in result["cells"]:
+        table.add_row(*[str(c[d]) for d in by], str(c["count"]))
+    table.add_row(*(["totalt"] + [""] * (len(by) - 1)), str(result["total"]))
+    return table
 
 
 @audit_app.command("stats")
@@ -71,7 +119,7 @@ def stats(
     as_json: bool = typer.Option(False, "--json"),
     database_url: str | None = DB_OPTION,
 ) -> None:
-    """Follow-up statistics from all three levels; cells below 5 shown as <5 (with complementary suppression)."""
+    """Follow-up statistics from all three levels; 1–4 shown as <5, x hides a cell that would reveal one."""
     dims = [d.strip() for d in by.split(",") if d.strip()]
     try:
         result = follow_up(open_store(database_url).rows_for_stats(kommun, start.date(), end.date()), dims)
@@ -82,42 +130,36 @@ def stats(
     if as_json:
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
-    table = Table(title=f"Uppföljning {kommun} {result['from']}–{result['to']}")
-    for d in dims:
-        table.add_column(d)
-    table.add_column("antal", justify="right")
-    for cell in result["cells"]:
-        table.add_row(*[str(cell[d]) for d in dims], str(cell["count"]))
-    table.add_row(*(["totalt"] + [""] * (len(dims) - 1)), str(result["total"]))
-    Console().print(table)
+    console = Console()
+    console.print(_stats_table(result))
+    console.print("  ".join(f"{k} = {v}" for k, v in result["legend"].items()))
 
 
 @audit_app.command("purge")
 def purge(
     before: dt.datetime | None = typer.Option(None, "--before", formats=["%Y-%m-%d"],
-                                              help="Purge every level before this day"),
-    yes: bool = typer.Option(False, "--yes", help="Confirm"),
+                                              help="Only records before this day (never within their retention)"),
+    yes: bool = typer.Option(False, "--yes", help="Confirm: gallring cannot be undone"),
     database_url: str | None = DB_OPTION,
 ) -> None:
-    """Gallring: drop the content of expired records (per-level retention, or --before); the chain still verifies."""
+    """Gallring: remove records past their level's retention; the chains still verify (new bases printed)."""
     if not yes:
-        typer.echo("gallring tar bort innehåll för gott: lägg till --yes", err=True)
+        typer.echo("gallring tar bort poster för gott: lägg till --yes", err=True)
         raise typer.Exit(2)
     store = open_store(database_url)
-    now = dt.datetime.now(dt.UTC)
-    if before is not None:
-        n = store.purge(before.date(), now=now)
-    else:
-        s = AuditSettings()
-        today = now.date()
-        n = sum(
-            store.purge(today - dt.timedelta(days=days), levels=[level], now=now)
-            for level, days in (("individual", s.retention_days_individual),
-                                ("anonymised", s.retention_days_anonymised),
-                                ("advisory", s.retention_days_advisory))
-        )
-    typer.echo(f"{n} poster gallrade")
-    bad = {k: v for k, v in store.verify().items() if v is not None}
-    if bad:
-        typer.echo(f"kedjan bruten efter gallring: {bad}", err=True)
+    cut = cutoffs(_today(), AuditSettings().retention_days(), before.date() if before else None)
+    results = store.purge(cut, now=dt.datetime.now(dt.UTC))
+    deleted = sum(r.deleted for r in results)
+    emptied = sum(r.emptied for r in results)
+    typer.echo(f"{deleted + emptied} poster gallrade ({deleted} borttagna, {emptied} tömda i väntan på sin tur)")
+    typer.echo(json.dumps({"cutoffs": {k: v.isoformat() for k, v in cut.items()},
+                           "bases": [{"kommun": r.kommun, "base_seq": r.base_seq, "base_hash": r.base_hash}
+                                     for r in results]}, indent=2))
+    refused = [r for r in results if r.refused is not None]
+    for r in refused:
+        typer.echo(f"{r.kommun}: inte gallrad, kedjan är bruten vid post {r.refused.seq} ({r.refused.reason})",
+                   err=True)
+    still = {k: b for k, b in store.verify().items() if b is not None}
+    if refused or still:
         raise typer.Exit(1)
+

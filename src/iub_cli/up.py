@@ -38,6 +38,7 @@ def up(
         redis_url=redis_url,
         env=env,
         http_port=port,
+        audit_port=port + processes + 1,  # after intake's ports: 8082 with one process each
         processes_per_service=processes,
         log_dir=(var_dir / "logs") if logs_to_files else None,
     )
@@ -50,7 +51,8 @@ def up(
 
         wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200, 30,
                    what="intake /health")
-        typer.echo(f"intake HTTP API: http://127.0.0.1:{port}  (docs: /docs, health: /health)")
+        typer.echo(f"intake HTTP API: http://127.0.0.1:{port}  (docs: /docs, health: /health, operators: /ops)")
+        typer.echo(f"audit partsinsyn: http://127.0.0.1:{port + processes + 1}/v1/insyn")
         typer.echo("services: " + ", ".join(f"{p.name}[pid {p.pid}]" for p in system.procs))
         typer.echo("Ctrl-C stops everything.")
         while not stop.wait(1):

@@ -3,50 +3,88 @@
 from __future__ import annotations
 
 import pytest
-from audit_support import ANONYMISED, CATALOG, INDIVIDUAL, decision
+from audit_support import ADVISORY, ANONYMISED, CATALOG, FIGURES, INDIVIDUAL, PNR, decision, information
 from faststream.redis import TestRedisBroker
 
-from iub_audit.app import create_app
+from iub_audit.service import build_service
 from iub_audit.settings import AuditSettings
-from iub_audit.store import AuditStore, make_engine, migrate
 from iub_contracts import streams
+from iub_contracts.messages import AuditRecorded, DeadLetter
 from iub_runtime.testing import RecordingWriter
 
 
 @pytest.fixture
-def app(tmp_path):
-    app = create_app(AuditSettings(var_dir=str(tmp_path)))
-    engine = make_engine(f"sqlite:///{tmp_path / 'a.sqlite3'}")
-    migrate(engine)
-    app.iub_state.update(catalog=CATALOG, store=AuditStore(engine))
-    app.iub_runtime.writer = RecordingWriter()
-    return app
+def svc(store, tmp_path):
+    """The audit consumers over the parametrised store (SQLite and PostgreSQL), publishing into memory."""
+    service = build_service(AuditSettings(var_dir=str(tmp_path)))
+    service.state.update(catalog=CATALOG, store=store)
+    service.rt.writer = RecordingWriter()
+    return service
 
 
-async def test_a_decision_delivered_twice_is_documented_once_and_handed_to_notify_once(app):
+async def publish(svc, *pairs) -> None:
+    async with TestRedisBroker(svc.broker) as br:
+        for stream, msg in pairs:
+            await br.publish(msg.model_dump(mode="json"), stream=stream)
+
+
+async def test_a_decision_delivered_twice_is_documented_once_and_handed_to_notify_once(svc):
     msg = decision(*INDIVIDUAL)
-    async with TestRedisBroker(app.broker) as br:
-        await br.publish(msg.model_dump(mode="json"), stream=streams.DECISIONS)
-        await br.publish(msg.model_dump(mode="json"), stream=streams.DECISIONS)
-    assert app.iub_state["store"].count(request_id=str(msg.request_id)) == 1
-    [recorded] = app.iub_runtime.writer.on(streams.RECORDED)
+    await publish(svc, (streams.DECISIONS, msg), (streams.DECISIONS, msg))
+    assert svc.store.count(request_id=str(msg.request_id)) == 1
+    [recorded] = svc.rt.writer.on(streams.RECORDED)
     assert recorded.documented and recorded.level.value == "individual"
+    FIGURES["redeliveries stored once"] += 1
 
 
-async def test_the_level_comes_from_the_catalogue_not_from_the_request(app):
-    msg = decision(*ANONYMISED)
-    async with TestRedisBroker(app.broker) as br:
-        await br.publish(msg.model_dump(mode="json"), stream=streams.DECISIONS)
-    assert app.iub_state["store"].count(request_id=str(msg.request_id), level="anonymised") == 1
+async def test_information_delivered_twice_is_documented_once_at_the_decisions_level(svc):
+    msg = decision(*INDIVIDUAL)
+    info = information(msg)
+    await publish(svc, (streams.DECISIONS, msg), (streams.INFORMATION, info), (streams.INFORMATION, info))
+    assert svc.store.count(request_id=str(msg.request_id), step="information", level="individual") == 1
+    assert [r["step"] for r in svc.store.export_person(PNR)] == ["decision", "information"]
+    FIGURES["redeliveries stored once"] += 1
 
 
-async def test_a_record_refused_by_the_pii_guard_is_dead_lettered_and_the_person_still_informed(app):
-    msg = decision(*ANONYMISED).model_copy(update={"kommun": "anna@example.se"})
-    async with TestRedisBroker(app.broker) as br:
-        await br.publish(msg.model_dump(mode="json"), stream=streams.DECISIONS)
-    assert app.iub_state["store"].count(request_id=str(msg.request_id)) == 0
-    [letter] = app.iub_runtime.writer.on(streams.dead_letter_stream(streams.DECISIONS))
+@pytest.mark.parametrize(
+    ("kommun_insats", "level"),
+    [(INDIVIDUAL, "individual"), (ANONYMISED, "anonymised"), (ADVISORY, "advisory")],
+    ids=["an individual insats (14 kap 3 §)", "an anonymised insats (14 kap 5 §)", "an advisory insats (14 kap 4 §)"],
+)
+async def test_the_level_comes_from_the_catalogue_not_from_the_request(svc, kommun_insats, level):
+    msg = decision(*kommun_insats)
+    info = information(msg, level=None)  # whatever notify says about the level is not used
+    await publish(svc, (streams.DECISIONS, msg), (streams.INFORMATION, info))
+    assert svc.store.count(request_id=str(msg.request_id), level=level) == 2
+    assert svc.store.count(request_id=str(msg.request_id), personnummer=PNR) == (2 if level == "individual" else 0)
+
+
+async def test_a_record_refused_by_its_model_is_dead_lettered_and_the_person_still_informed(svc):
+    msg = decision(*ANONYMISED).model_copy(update={"insats_id": "anna@example.se"})
+    await publish(svc, (streams.DECISIONS, msg))
+    assert svc.store.count(request_id=str(msg.request_id)) == 0
+    [letter] = svc.rt.writer.on(streams.dead_letter_stream(streams.DECISIONS))
+    assert isinstance(letter, DeadLetter) and letter.error_type == "ValidationError"
     assert "anna@example.se" not in letter.model_dump_json()
-    [recorded] = app.iub_runtime.writer.on(streams.RECORDED)
-    assert recorded.documented is False
-    assert "anna" not in (recorded.refusal_reason or "")
+    [recorded] = svc.rt.writer.on(streams.RECORDED)
+    assert isinstance(recorded, AuditRecorded) and recorded.documented is False
+    assert recorded.refusal_reason == "ValidationError: invalid field insats_id"
+
+
+async def test_an_information_record_refused_by_the_pii_guard_is_dead_lettered(svc):
+    msg = decision(*ADVISORY)
+    await publish(svc, (streams.DECISIONS, msg))
+    info = information(msg).model_copy(update={"template": "information/0701234567"})
+    await publish(svc, (streams.INFORMATION, info))
+    assert svc.store.count(request_id=str(msg.request_id), step="information") == 0
+    [letter] = svc.rt.writer.on(streams.dead_letter_stream(streams.INFORMATION))
+    assert letter.error_type == "PiiRefused" and "0701234567" not in letter.model_dump_json()
+
+
+async def test_information_for_an_undocumented_individual_decision_is_left_for_a_retry(svc):
+    from iub_audit.domain.records import IdentityMissing
+
+    info = information(decision(*INDIVIDUAL))
+    with pytest.raises(IdentityMissing):
+        await publish(svc, (streams.INFORMATION, info))
+    assert svc.store.count(request_id=str(info.request_id)) == 0

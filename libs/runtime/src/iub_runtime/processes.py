@@ -136,6 +136,7 @@ class System:
     redis_url: str
     env: dict[str, str] = field(default_factory=dict)
     http_port: int = 8080
+    audit_port: int | None = None
     processes_per_service: int = 1
     log_dir: Path | None = None
     procs: list[ServiceProcess] = field(default_factory=list)
@@ -144,6 +145,8 @@ class System:
         env = {**os.environ, **self.env, "REDIS_URL": self.redis_url}
         if name == "intake":
             env["IUB_PORT"] = str(self.http_port + index)
+        if name == "audit":  # the partsinsyn endpoint: one port per process
+            env["IUB_AUDIT_PORT"] = str(self.audit_port + index if self.audit_port else free_port())
         return env
 
     def make(self, name: str, index: int = 0) -> ServiceProcess:

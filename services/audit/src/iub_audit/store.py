@@ -1,100 +1,40 @@
 """The audit store: SQLite by default, PostgreSQL in production, same code (SQLAlchemy Core).
 
 Writes are idempotent: one record per (request id, step), enforced by a unique constraint.
-Records form a hash chain per kommun; the chain head row is locked while appending so two
-audit processes never fork a chain.
+Records form a hash chain per kommun; the chain head row is locked while appending (and while
+purging) so two audit processes never fork a chain.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Date,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    create_engine,
-    insert,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.engine import Engine
+from sqlalchemy import and_, create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from iub_audit.domain.chain import GENESIS, canonical_json, chain_hash, first_broken_link
-
-metadata = MetaData()
-
-records = Table(
-    "audit_records",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kommun", String(80), nullable=False),
-    Column("seq", Integer, nullable=False),
-    Column("request_id", String(36), nullable=False),
-    Column("step", String(20), nullable=False),
-    Column("level", String(20), nullable=False),
-    Column("insats_id", String(120), nullable=False),
-    Column("day", Date, nullable=False),
-    # only individual-level records (14 kap 3 §) have this: partsinsyn looks it up
-    Column("personnummer", String(12), nullable=True, index=True),
-    Column("body", Text, nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    # gallring: a purged record keeps its place and hashes (the chain still links) but no content
-    Column("purged_at", DateTime(timezone=True), nullable=True),
-    UniqueConstraint("request_id", "step", name="uq_audit_request_step"),
-    UniqueConstraint("kommun", "seq", name="uq_audit_kommun_seq"),
+from iub_audit.domain.chain import (
+    CURRENT_VERSION,
+    GENESIS,
+    Broken,
+    CheckpointHead,
+    Head,
+    Header,
+    Link,
+    canonical_json,
+    chain_hash,
+    check_against_checkpoint,
+    first_broken_link,
+    sha256_hex,
 )
+from iub_audit.schema import chain_heads, migrate, records
 
-chain_heads = Table(
-    "audit_chain_heads",
-    metadata,
-    Column("kommun", String(80), primary_key=True),
-    Column("seq", Integer, nullable=False),
-    Column("hash", String(64), nullable=False),
-    # purged records leave their last hash here so the chain still verifies (gallring)
-    Column("base_seq", Integer, nullable=False, server_default="0"),
-    Column("base_hash", String(64), nullable=False, server_default=GENESIS),
-)
-
-schema_version = Table(
-    "audit_schema_version",
-    metadata,
-    Column("version", Integer, primary_key=True),
-    Column("applied_at", DateTime(timezone=True), nullable=False),
-)
-
-
-def _m1(conn) -> None:
-    records.create(conn, checkfirst=True)
-    chain_heads.create(conn, checkfirst=True)
-
-
-def _m2(conn) -> None:
-    """Add purged_at (gallring keeps hashes, drops content) to stores created before it existed."""
-    from sqlalchemy import inspect
-
-    if "purged_at" not in {c["name"] for c in inspect(conn).get_columns("audit_records")}:
-        kind = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "TIMESTAMP"
-        conn.execute(text(f"ALTER TABLE audit_records ADD COLUMN purged_at {kind} NULL"))
-
-
-# ordered, versioned migrations; append only
-MIGRATIONS: list[tuple[int, Any]] = [(1, _m1), (2, _m2)]
+__all__ = ["AuditStore", "Stored", "PurgeResult", "default_sqlite_url", "make_engine", "migrate"]
 
 
 def default_sqlite_url(var_dir: Path = Path("var")) -> str:
@@ -107,14 +47,13 @@ def make_engine(url: str) -> Engine:
     """An engine for SQLite or PostgreSQL (psycopg 3)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    kwargs: dict[str, Any] = {"future": True}
+    kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30, "isolation_level": None}
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
-        from sqlalchemy import event
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _rec):  # pragma: no cover - trivial
@@ -130,18 +69,6 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def migrate(engine: Engine) -> int:
-    """Apply pending migrations; returns the schema version."""
-    with engine.begin() as conn:
-        schema_version.create(conn, checkfirst=True)
-        done = {r[0] for r in conn.execute(select(schema_version.c.version))}
-        for version, fn in MIGRATIONS:
-            if version not in done:
-                fn(conn)
-                conn.execute(insert(schema_version).values(version=version, applied_at=dt.datetime.now(dt.UTC)))
-        return max([v for v, _ in MIGRATIONS])
-
-
 @dataclass(frozen=True)
 class Stored:
     """Result of an append: the record's chain position and hash, and whether it was new."""
@@ -152,156 +79,182 @@ class Stored:
     created: bool
 
 
+@dataclass(frozen=True)
+class PurgeResult:
+    """What gallring did to one kommun's chain."""
+
+    kommun: str
+    deleted: int
+    emptied: int
+    base_seq: int
+    base_hash: str
+    refused: Broken | None = None
+
+
+def _head(conn: Connection, kommun: str, *, lock: bool) -> Head | None:
+    q = select(chain_heads).where(chain_heads.c.kommun == kommun)
+    if lock and conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    r = conn.execute(q).first()
+    return None if r is None else Head(r.seq, r.hash, r.base_seq, r.base_hash)
+
+
+def _links(conn: Connection, kommun: str) -> Iterator[Link]:
+    """A chain's records in order, streamed (a chain may be long)."""
+    q = select(records).where(records.c.kommun == kommun).order_by(records.c.seq)
+    for r in conn.execute(q.execution_options(yield_per=2000)):
+        yield Link(seq=r.seq, version=r.hash_version, header=Header(r.request_id, r.step, r.level, r.insats_id, r.day),
+                   body=None if r.purged_at is not None else r.body, content_sha256=r.content_sha256,
+                   personnummer=r.personnummer, prev_hash=r.prev_hash, hash=r.hash)
+
+
+def _expired_clause(cutoffs: Mapping[str, dt.date]):
+    return or_(*(and_(records.c.level == level, records.c.day < day) for level, day in cutoffs.items()))
+
+
 class AuditStore:
-    """Appends documentation records to per-kommun hash chains; reads them for insyn and stats."""
+    """Appends documentation records to per-kommun hash chains; reads them for insyn and statistics."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._pg = engine.dialect.name == "postgresql"
+
+    # ------------------------------------------------------------------ writing
 
     def append(self, body: dict[str, Any], *, personnummer: str | None, now: dt.datetime) -> Stored:
         """Store a record once per (request id, step); a second call returns the first one."""
         return self.append_many([(body, personnummer)], now=now)[0]
 
     def append_many(self, items: list[tuple[dict[str, Any], str | None]], *, now: dt.datetime) -> list[Stored]:
-        """Append several records (body, personnummer) in one transaction; idempotent per record.
-
-        Statements per batch, not per record: one look-up of existing (request id, step), one
-        locked head read and one head update per kommun, one multi-row insert.
-        """
+        """Append several records (body, personnummer) in one transaction; idempotent per record."""
         if not items:
             return []
+        last: IntegrityError | None = None
         for _attempt in range(5):
             try:
                 with self.engine.begin() as conn:
-                    return self._append_batch(conn, items, now)
-            except IntegrityError:
-                continue  # a concurrent writer won a race: its rows are seen on the next turn
-        raise RuntimeError("could not append audit records after retries")
+                    return [self._append(conn, body, pnr, now) for body, pnr in items]
+            except IntegrityError as exc:  # a concurrent writer created the same head or record first
+                last = exc
+        raise RuntimeError("could not append audit records after retries") from last
 
-    def _append_batch(self, conn, items: list[tuple[dict[str, Any], str | None]], now: dt.datetime) -> list[Stored]:
-        keys = [(str(b["request_id"]), str(b["step"])) for b, _ in items]
-        existing: dict[tuple[str, str], Stored] = {}
-        for r in conn.execute(
-            select(records.c.request_id, records.c.step, records.c.kommun, records.c.seq, records.c.hash).where(
-                records.c.request_id.in_({k[0] for k in keys})
+    def _append(self, conn: Connection, body: dict[str, Any], personnummer: str | None, now: dt.datetime) -> Stored:
+        header, kommun = Header.of(body), str(body["kommun"])
+        existing = conn.execute(
+            select(records.c.kommun, records.c.seq, records.c.hash).where(
+                records.c.request_id == header.request_id, records.c.step == header.step
             )
-        ):
-            existing[(r.request_id, r.step)] = Stored(r.kommun, r.seq, r.hash, created=False)
-        heads: dict[str, list] = {}  # kommun -> [seq, hash]
-        rows, results = [], []
-        for (body, pnr), key in zip(items, keys, strict=True):
-            if key in existing:
-                results.append(existing[key])
-                continue
-            kommun = str(body["kommun"])
-            if kommun not in heads:
-                q = select(chain_heads.c.seq, chain_heads.c.hash).where(chain_heads.c.kommun == kommun)
-                head = conn.execute(q.with_for_update() if self._pg else q).first()
-                if head is None:
-                    conn.execute(insert(chain_heads).values(kommun=kommun, seq=0, hash=GENESIS))
-                    heads[kommun] = [0, GENESIS]
-                else:
-                    heads[kommun] = [head.seq, head.hash]
-            seq, prev_hash = heads[kommun][0] + 1, heads[kommun][1]
-            canonical = canonical_json(body)
-            h = chain_hash(prev_hash, kommun, seq, canonical)
-            heads[kommun] = [seq, h]
-            rows.append(dict(
-                kommun=kommun, seq=seq, request_id=key[0], step=key[1], level=body["level"],
-                insats_id=body["insats_id"], day=dt.date.fromisoformat(str(body["day"])), personnummer=pnr,
-                body=canonical, prev_hash=prev_hash, hash=h, created_at=now, purged_at=None,
-            ))
-            stored = Stored(kommun, seq, h, created=True)
-            existing[key] = stored  # the same record twice in one batch is stored once
-            results.append(stored)
-        if rows:
-            conn.execute(insert(records), rows)
-            for kommun, (seq, h) in heads.items():
-                conn.execute(update(chain_heads).where(chain_heads.c.kommun == kommun).values(seq=seq, hash=h))
+        ).first()
+        if existing:
+            return Stored(existing.kommun, existing.seq, existing.hash, created=False)
+        head = _head(conn, kommun, lock=True)
+        if head is None:
+            conn.execute(insert(chain_heads).values(kommun=kommun, seq=0, hash=GENESIS))
+            head = _head(conn, kommun, lock=True)
+        seq = head.seq + 1
+        canonical = canonical_json(body)
+        content = sha256_hex(canonical)
+        h = chain_hash(head.hash, kommun, seq, header, content)
+        conn.execute(
+            insert(records).values(
+                kommun=kommun, seq=seq, request_id=header.request_id, step=header.step, level=header.level,
+                insats_id=header.insats_id, day=header.day, personnummer=personnummer, body=canonical,
+                prev_hash=head.hash, hash=h, created_at=now, hash_version=CURRENT_VERSION, content_sha256=content,
+            )
+        )
+        conn.execute(update(chain_heads).where(chain_heads.c.kommun == kommun).values(seq=seq, hash=h))
+        return Stored(kommun, seq, h, created=True)
+
+    def purge(self, cutoffs: Mapping[str, dt.date], *, now: dt.datetime) -> list[PurgeResult]:
+        """Gallring: delete each chain's expired prefix and move its base; empty expired records behind it.
+
+        A chain that does not verify is left alone (purging would destroy the evidence).
+        """
+        results = []
+        for kommun in self.kommuner():
+            with self.engine.begin() as conn:
+                head = _head(conn, kommun, lock=True)
+                broken = first_broken_link(_links(conn, kommun), kommun, head)
+                if broken is not None or head is None:
+                    results.append(PurgeResult(kommun, 0, 0, head.base_seq if head else 0,
+                                               head.base_hash if head else GENESIS, refused=broken))
+                    continue
+                results.append(self._purge_chain(conn, kommun, head, cutoffs, now))
         return results
 
-    def purge(self, before: dt.date, *, levels: list[str] | None = None, now: dt.datetime) -> int:
-        """Gallring: drop the content of records older than a day; hashes stay, so the chain verifies."""
-        q = (
-            update(records)
-            .where(records.c.day < before, records.c.purged_at.is_(None))
+    def _purge_chain(self, conn: Connection, kommun: str, head: Head, cutoffs: Mapping[str, dt.date],
+                     now: dt.datetime) -> PurgeResult:
+        expired = _expired_clause(cutoffs)
+        in_chain = records.c.kommun == kommun
+        # the first record still to keep (live and not expired); everything before it is the prefix
+        first_kept = conn.execute(
+            select(func.min(records.c.seq)).where(in_chain, records.c.purged_at.is_(None), ~expired)
+        ).scalar()
+        last_gone = head.seq if first_kept is None else first_kept - 1
+        deleted, base_seq, base_hash = 0, head.base_seq, head.base_hash
+        if last_gone > head.base_seq:
+            base_seq = last_gone
+            base_hash = conn.execute(select(records.c.hash).where(in_chain, records.c.seq == last_gone)).scalar_one()
+            deleted = conn.execute(delete(records).where(in_chain, records.c.seq <= last_gone)).rowcount or 0
+            conn.execute(update(chain_heads).where(chain_heads.c.kommun == kommun)
+                         .values(base_seq=base_seq, base_hash=base_hash))
+        # expired records behind a younger one: content and identity go now, the row when the prefix reaches it
+        emptied = conn.execute(
+            update(records).where(in_chain, records.c.seq > last_gone, records.c.purged_at.is_(None), expired)
             .values(body="", personnummer=None, purged_at=now)
-        )
-        if levels:
-            q = q.where(records.c.level.in_(levels))
-        with self.engine.begin() as conn:
-            return conn.execute(q).rowcount or 0
+        ).rowcount or 0
+        return PurgeResult(kommun, deleted, emptied, base_seq, base_hash)
 
-    def rows_for_stats(self, kommun: str, start: dt.date, end: dt.date) -> list[tuple[str, str, dt.date, dict]]:
-        """(level, insats, day, body) of decision records in a period (not purged)."""
-        q = select(records.c.level, records.c.insats_id, records.c.day, records.c.body).where(
-            records.c.kommun == kommun, records.c.step == "decision", records.c.day >= start,
-            records.c.day <= end, records.c.purged_at.is_(None),
-        )
-        with self.engine.connect() as conn:
-            return [(r.level, r.insats_id, r.day, json.loads(r.body)) for r in conn.execute(q)]
-
-    def identity_for(self, request_id: uuid.UUID | str) -> str | None:
-        """The personnummer of a request's individual-level decision record, if any."""
-        with self.engine.connect() as conn:
-            return conn.execute(
-                select(records.c.personnummer).where(
-                    records.c.request_id == str(request_id), records.c.step == "decision"
-                )
-            ).scalar()
-
-    def identities_for(self, request_ids: list[str]) -> dict[str, str]:
-        """request id → personnummer of individual-level decision records (one query)."""
-        if not request_ids:
-            return {}
-        q = select(records.c.request_id, records.c.personnummer).where(
-            records.c.request_id.in_(request_ids), records.c.step == "decision",
-            records.c.personnummer.is_not(None),
-        )
-        with self.engine.connect() as conn:
-            return {r.request_id: r.personnummer for r in conn.execute(q)}
+    # ------------------------------------------------------------------ verifying
 
     def kommuner(self) -> list[str]:
-        """Kommuner that have a chain."""
+        """Kommuner with a chain head or with records (a record without a head is itself a finding)."""
         with self.engine.connect() as conn:
-            return [r[0] for r in conn.execute(select(chain_heads.c.kommun).order_by(chain_heads.c.kommun))]
+            heads = {r[0] for r in conn.execute(select(chain_heads.c.kommun))}
+            found = {r[0] for r in conn.execute(select(records.c.kommun).distinct())}
+        return sorted(heads | found)
 
-    def verify(self, kommun: str | None = None) -> dict[str, int | None]:
-        """Recompute every chain; per kommun the first broken seq, or None when intact."""
-        result: dict[str, int | None] = {}
+    def verify(self, kommun: str | None = None,
+               purged_too_early: Callable[[Header], bool] | None = None) -> dict[str, Broken | None]:
+        """Recompute every chain (or one); per kommun the first broken link, or None when intact."""
+        result: dict[str, Broken | None] = {}
         for k in [kommun] if kommun else self.kommuner():
             with self.engine.connect() as conn:
-                head = conn.execute(select(chain_heads).where(chain_heads.c.kommun == k)).first()
-                rows = conn.execute(
-                    select(records.c.seq, records.c.body, records.c.prev_hash, records.c.hash, records.c.purged_at)
-                    .where(records.c.kommun == k)
-                    .order_by(records.c.seq)
-                ).all()
-            if head is None:
-                result[k] = None
-                continue
-            broken = first_broken_link(
-                [(r.seq, None if r.purged_at else r.body, r.prev_hash, r.hash) for r in rows],
-                k, start_prev=head.base_hash, start_seq=head.base_seq + 1,
-            )
-            if broken is None and (rows[-1].seq if rows else head.base_seq) != head.seq:
-                broken = (rows[-1].seq + 1) if rows else head.base_seq + 1  # tail deleted
-            if broken is None and rows and rows[-1].hash != head.hash:
-                broken = rows[-1].seq
-            result[k] = broken
+                head = _head(conn, k, lock=False)
+                exists = head is not None or conn.execute(
+                    select(records.c.id).where(records.c.kommun == k).limit(1)).first() is not None
+                result[k] = first_broken_link(_links(conn, k), k, head, purged_too_early) if exists else None
         return result
 
     def checkpoint(self) -> list[dict[str, Any]]:
-        """Current head of every chain: count and hash, to export somewhere unrewritable."""
+        """Every chain head: records written (seq), kept (count), hash, base, and the head record's level and day."""
         with self.engine.connect() as conn:
-            return [
-                {"kommun": r.kommun, "seq": r.seq, "hash": r.hash}
-                for r in conn.execute(select(chain_heads).order_by(chain_heads.c.kommun))
-            ]
+            counts = dict(conn.execute(select(records.c.kommun, func.count()).group_by(records.c.kommun)).all())
+            out = []
+            for r in conn.execute(select(chain_heads).order_by(chain_heads.c.kommun)).all():
+                last = conn.execute(select(records.c.level, records.c.day).where(
+                    records.c.kommun == r.kommun, records.c.seq == r.seq)).first()
+                out.append({"kommun": r.kommun, "seq": r.seq, "count": counts.get(r.kommun, 0), "hash": r.hash,
+                            "base_seq": r.base_seq, "base_hash": r.base_hash,
+                            "head_level": last.level if last else None,
+                            "head_day": last.day.isoformat() if last else None})
+            return out
+
+    def compare_checkpoint(self, heads: Iterable[CheckpointHead],
+                           kept: Callable[[str, dt.date], bool] | None = None) -> dict[str, str | None]:
+        """Per exported head, why the store no longer matches it (None: it does)."""
+        out = {}
+        with self.engine.connect() as conn:
+            for cp in heads:
+                head = _head(conn, cp.kommun, lock=False)
+                at = conn.execute(select(records.c.hash).where(records.c.kommun == cp.kommun,
+                                                               records.c.seq == cp.seq)).scalar()
+                out[cp.kommun] = check_against_checkpoint(cp, head, at, kept)
+        return out
+
+    # ------------------------------------------------------------------ reading
 
     def export_person(self, personnummer: str, kommuner: list[str] | None = None) -> list[dict[str, Any]]:
-        """Partsinsyn: every individual-level record of one person (others are unlinkable)."""
+        """Partsinsyn: every individual-level record of one person (the other levels are unlinkable)."""
         q = select(records.c.body).where(
             records.c.personnummer == personnummer, records.c.level == "individual", records.c.purged_at.is_(None)
         ).order_by(records.c.kommun, records.c.seq)
@@ -310,9 +263,28 @@ class AuditStore:
         with self.engine.connect() as conn:
             return [json.loads(r[0]) for r in conn.execute(q)]
 
+    def rows_for_stats(self, kommun: str, start: dt.date, end: dt.date) -> list[tuple[str, str, dt.date, dict]]:
+        """(level, insats, day, body) of the decision records of a kommun in a period (content kept)."""
+        q = select(records.c.level, records.c.insats_id, records.c.day, records.c.body).where(
+            records.c.kommun == kommun, records.c.step == "decision", records.c.day >= start,
+            records.c.day <= end, records.c.purged_at.is_(None),
+        )
+        with self.engine.connect() as conn:
+            return [(r.level, r.insats_id, r.day, json.loads(r.body)) for r in conn.execute(q)]
+
+    def decisions_for(self, request_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+        """request id → (level, personnummer) of its documented decision (one query)."""
+        if not request_ids:
+            return {}
+        q = select(records.c.request_id, records.c.level, records.c.personnummer).where(
+            records.c.request_id.in_(request_ids), records.c.step == "decision"
+        )
+        with self.engine.connect() as conn:
+            return {r.request_id: (r.level, r.personnummer) for r in conn.execute(q)}
+
     def count(self, **where: str) -> int:
         """Number of records matching equality filters (tests and ops)."""
-        q = select(text("count(*)")).select_from(records)
+        q = select(func.count()).select_from(records)
         for k, v in where.items():
             q = q.where(records.c[k] == v)
         with self.engine.connect() as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from iub_audit.domain.age_band import age_band
+from iub_contracts.calendar import request_day
 from iub_contracts.catalog import DocumentationLevel
 from iub_contracts.messages import AuditStep, DecisionMade, InformationGiven
 from iub_contracts.records import (
@@ -42,7 +43,7 @@ def build_decision_record(msg: DecisionMade, level: DocumentationLevel | None, t
         step=AuditStep.DECISION,
         kommun=msg.kommun,
         insats_id=msg.insats_id,
-        day=msg.received_at.date(),
+        day=request_day(msg.received_at),
         channel=msg.channel,
     )
     outcome = msg.decision.outcome.value if msg.decision else None
@@ -78,8 +79,9 @@ def build_decision_record(msg: DecisionMade, level: DocumentationLevel | None, t
     )
 
 
-def build_information_record(msg: InformationGiven, personnummer: str | None, topic: str | None):
-    """The record that the 11 kap 6 § information was given, at the insats's level."""
+def build_information_record(msg: InformationGiven, level: DocumentationLevel | None, personnummer: str | None,
+                             topic: str | None):
+    """The record that the 11 kap 6 § information was given, at the level of the request's decision."""
     part = InformationPart(
         status=msg.status.value,
         template=msg.template,
@@ -93,20 +95,15 @@ def build_information_record(msg: InformationGiven, personnummer: str | None, to
         step=AuditStep.INFORMATION,
         kommun=msg.kommun,
         insats_id=msg.insats_id,
-        day=msg.occurred_at.date(),
+        day=request_day(msg.occurred_at),
         channel=msg.channel,
         information=part,
     )
-    if msg.level is None or msg.level is DocumentationLevel.ADVISORY:
+    if level is None or level is DocumentationLevel.ADVISORY:
         return AdvisoryRecord(**common, topic=topic or UNKNOWN_TOPIC)
-    if msg.level is DocumentationLevel.ANONYMISED:
+    if level is DocumentationLevel.ANONYMISED:
+        # the age band and gender are documented once, with the decision
         return AnonymisedRecord(**common, age_band="okänd", legal_gender="okänt", outcome=msg.outcome)
     if not personnummer:
         raise IdentityMissing("no individual decision record to attach the information to")
-    return IndividualRecord(
-        **common,
-        personnummer=personnummer,
-        catalog_version="n/a",
-        received_at=msg.occurred_at,
-        outcome=msg.outcome,
-    )
+    return IndividualRecord(**common, personnummer=personnummer, outcome=msg.outcome)

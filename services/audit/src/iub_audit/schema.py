@@ -1,0 +1,120 @@
+"""The audit store's tables and their versioned migrations (an ordered list, append only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection, Engine
+
+from iub_audit.domain.chain import GENESIS
+
+metadata = MetaData()
+
+records = Table(
+    "audit_records",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kommun", String(80), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("request_id", String(36), nullable=False),
+    Column("step", String(20), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("insats_id", String(120), nullable=False),
+    Column("day", Date, nullable=False),
+    # only individual-level records (14 kap 3 §) have this: partsinsyn looks it up
+    Column("personnummer", String(12), nullable=True, index=True),
+    Column("body", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # gallring of a record behind a younger one: content and identity go, header and digests stay
+    Column("purged_at", DateTime(timezone=True), nullable=True),
+    Column("hash_version", Integer, nullable=False, server_default="1"),
+    Column("content_sha256", String(64), nullable=True),
+    UniqueConstraint("request_id", "step", name="uq_audit_request_step"),
+    UniqueConstraint("kommun", "seq", name="uq_audit_kommun_seq"),
+)
+
+chain_heads = Table(
+    "audit_chain_heads",
+    metadata,
+    Column("kommun", String(80), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+    # gallring deletes a prefix of the chain; the last deleted record's position and hash stay here
+    Column("base_seq", Integer, nullable=False, server_default="0"),
+    Column("base_hash", String(64), nullable=False, server_default=GENESIS),
+)
+
+schema_version = Table(
+    "audit_schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+STATS_INDEX = Index("ix_audit_kommun_step_day", records.c.kommun, records.c.step, records.c.day)
+
+
+def _columns(conn: Connection, table: str) -> set[str]:
+    return {c["name"] for c in inspect(conn).get_columns(table)}
+
+
+def _m1(conn: Connection) -> None:
+    """The records and the chain heads."""
+    records.create(conn, checkfirst=True)
+    chain_heads.create(conn, checkfirst=True)
+
+
+def _m2(conn: Connection) -> None:
+    """purged_at: gallring of content while the chain still links."""
+    if "purged_at" not in _columns(conn, "audit_records"):
+        kind = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "TIMESTAMP"
+        conn.execute(text(f"ALTER TABLE audit_records ADD COLUMN purged_at {kind} NULL"))
+
+
+def _m3(conn: Connection) -> None:
+    """Hash version 2 (header + content digest, so gallrad records still verify) and the stats index."""
+    have = _columns(conn, "audit_records")
+    if "hash_version" not in have:
+        conn.execute(text("ALTER TABLE audit_records ADD COLUMN hash_version INTEGER NOT NULL DEFAULT 1"))
+    if "content_sha256" not in have:
+        conn.execute(text("ALTER TABLE audit_records ADD COLUMN content_sha256 VARCHAR(64) NULL"))
+    if STATS_INDEX.name not in {i["name"] for i in inspect(conn).get_indexes("audit_records")}:
+        STATS_INDEX.create(conn)
+
+
+# ordered, versioned migrations; append only, never edit one that has shipped
+MIGRATIONS: list[tuple[int, Callable[[Connection], Any]]] = [(1, _m1), (2, _m2), (3, _m3)]
+
+
+def migrate(engine: Engine) -> int:
+    """Apply pending migrations in order, each recorded in audit_schema_version; returns the version."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # two processes starting together migrate one at a time
+            conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+        schema_version.create(conn, checkfirst=True)
+        done = {r[0] for r in conn.execute(select(schema_version.c.version))}
+        for version, fn in MIGRATIONS:
+            if version not in done:
+                fn(conn)
+                conn.execute(insert(schema_version).values(version=version, applied_at=dt.datetime.now(dt.UTC)))
+        return max(v for v, _ in MIGRATIONS)
