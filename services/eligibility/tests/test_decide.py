@@ -378,7 +378,7 @@ facts_strategy = st.builds(
         ),
         max_size=2,
     ),
-    current_insatser=st.none() | st.lists(st.sampled_from(["cra-behandlare", "annan"])),
+    current_insatser=st.none() | st.lists(st.sampled_from(["cra-behandlare", "annan"]), max_size=3),
     other_facts=st.dictionaries(st.sampled_from(["hyreskontrakt", "skolkort"]), st.booleans()),
     guardians=st.none() | guardians,
 )
