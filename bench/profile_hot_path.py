@@ -38,6 +38,11 @@ BODIES = [
 ]
 
 
+def link(body: dict, kommun: str, seq: int) -> str:
+    """What audit computes per record: canonical JSON, its digest, the chain link."""
+    return chain_hash("0" * 64, kommun, seq, Header.of(body), sha256_hex(canonical_json(body)))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=5000)
@@ -67,10 +72,7 @@ def main() -> None:
         documented = step("audit: record", document_decision, catalog, made)
         body = documented.record.body
 
-        def link(b: dict) -> str:
-            return chain_hash("0" * 64, kommun, i, Header.of(b), sha256_hex(canonical_json(b)))
-
-        step("audit: canonical JSON + hash", link, body)
+        step("audit: canonical JSON + hash", link, body, kommun, i)
         rec = AuditRecorded(correlation_id=made.request_id, occurred_at=now, request_id=made.request_id,
                             kommun=made.kommun, insats_id=made.insats_id, channel=made.channel,
                             language=made.language, delivery=made.delivery, received_at=made.received_at,
