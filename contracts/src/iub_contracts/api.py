@@ -290,3 +290,23 @@ class TelephonyAck(BaseModel):
     status: Literal["acknowledged", "duplicate"]
     type: str
     request_id: uuid.UUID | None = Field(default=None, description="For a duplicate form: the request it created")
+
+
+# --------------------------------------------------------------------------- partsinsyn (audit)
+
+
+class InsynRequest(BaseModel):
+    """Whose records, and optionally in which of the client's kommuner."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    personnummer: str = Field(min_length=10, max_length=13, description="10 or 12 digits, with or without '-'/'+'")
+    kommuner: list[str] | None = Field(default=None, max_length=300,
+                                       description="Limit to these kommuner (default: every kommun of the client)")
+
+
+class InsynResponse(BaseModel):
+    """Every individual-level record (14 kap 3 § SoL) of the person in the kommuner asked for."""
+
+    records: list[dict[str, Any]]
+    count: int

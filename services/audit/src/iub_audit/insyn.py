@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
 import structlog
 from fastapi import APIRouter, Depends, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from personnummer import personnummer as pnr_lib
-from pydantic import BaseModel, ConfigDict, Field
 
 from iub_audit.store import AuditStore
-from iub_contracts.api import FieldProblem, ProblemDetail
+from iub_contracts.api import FieldProblem, InsynRequest, InsynResponse, ProblemDetail
 from iub_runtime.auth import ClientConfig, ClientRegistry, Operation
 
 log = structlog.get_logger("iub.audit.insyn")
@@ -27,23 +25,6 @@ PROBLEM_JSON = "application/problem+json"
 
 bearer = HTTPBearer(auto_error=False, scheme_name="ApiKeyBearer", description="`Authorization: Bearer <key>`")
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKeyHeader")
-
-
-class InsynRequest(BaseModel):
-    """Whose records, and optionally in which of the client's kommuner."""
-
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
-
-    personnummer: str = Field(min_length=10, max_length=13, description="10 or 12 digits, with or without '-'/'+'")
-    kommuner: list[str] | None = Field(default=None, max_length=300,
-                                       description="Limit to these kommuner (default: every kommun of the client)")
-
-
-class InsynResponse(BaseModel):
-    """Every individual-level record (14 kap 3 § SoL) of the person in the kommuner asked for."""
-
-    records: list[dict[str, Any]]
-    count: int
 
 
 class Problem(Exception):
