@@ -173,9 +173,39 @@ async def test_a_refused_request_releases_its_idempotency_key(http, r):
     assert xlen(r) == 1
 
 
-async def test_a_retry_while_the_first_is_still_in_flight_is_answered_409(http, r, api):
+async def test_a_crash_before_the_xadd_leaves_nothing_that_blocks_a_same_key_retry(http, r, api, monkeypatch):
+    """Issue 14 (6): claim and XADD are one atomic step, so a retry is never answered 409 for a minute."""
+    import iub_intake.submission as submission
+
+    real = submission.accept_request
+
+    async def crash(*args, **kwargs):
+        raise RuntimeError("the process died right before the XADD")
+
+    monkeypatch.setattr(submission, "accept_request", crash)
+    headers = {**bearer("app-sala"), "Idempotency-Key": "crash-then-retry"}
+    with pytest.raises(RuntimeError):
+        await http.post("/v1/requests", json=body(ADVISORY), headers=headers)
+    assert r.keys("iub:idem:*") == []  # nothing claimed ahead of the work
+    monkeypatch.setattr(submission, "accept_request", real)
+    retry = await http.post("/v1/requests", json=body(ADVISORY), headers=headers)
+    assert retry.status_code == 202
+    assert xlen(r) == 1
+
+
+async def test_concurrent_calls_with_one_key_create_one_request_and_get_one_answer(http, r):
+    headers = {**bearer("app-sala"), "Idempotency-Key": "race"}
+    answers = await asyncio.gather(*(http.post("/v1/requests", json=body(ADVISORY), headers=headers)
+                                     for _ in range(8)))
+    assert {a.status_code for a in answers} == {202}
+    assert len({a.json()["request_id"] for a in answers}) == 1
+    assert xlen(r) == 1
+
+
+async def test_a_pending_mark_of_an_earlier_version_is_answered_409(http, r, api):
     digest = idempotency.body_digest(RequestIn.model_validate(body(ADVISORY)).model_dump_json().encode())
-    await idempotency.claim(api.state.runtime.redis, "app-sala", "busy", digest, "rid", 3600)
+    key = idempotency.redis_key("app-sala", "busy")
+    r.set(key, f"pending|{digest}|rid", ex=60)
     resp = await http.post("/v1/requests", json=body(ADVISORY), headers={**bearer("app-sala"),
                                                                          "Idempotency-Key": "busy"})
     assert resp.status_code == 409

@@ -1,11 +1,12 @@
 """Idempotency-Key: a retried POST returns the first answer and creates nothing new.
 
-The key is claimed atomically (SET NX) with the request id and a hash of the body before
-anything is written; a retry with the same key and body gets the same request id, a retry with
-a different body is refused (422), a retry while the first is still in flight gets 409.
-The 'done' mark is written in the same MULTI as the XADD (see status.accept_request), so a crash
-can neither lose an accepted request nor let a retry create a second one. A pending claim
-expires after a minute, so a process that died mid-way does not block retries for long.
+The key is never claimed ahead of the work. Intake looks it up (a retry with the same key and
+body gets the same request id, a different body is refused with 422), validates and admits the
+request, and then writes the 'done' mark, the status row and the XADD in ONE Lua script that
+first checks the key is still free (``status.accept_request``). So a crash at any point before
+that script leaves nothing behind: a same-key retry goes straight through instead of waiting
+for a pending claim to expire, and two concurrent calls with one key still create one request
+(the loser of the race gets the winner's answer).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from redis.asyncio import Redis
 
 @dataclass(frozen=True)
 class Claim:
-    """Result of claiming a key: new, the same request again, a different body, or in flight."""
+    """What a key stands for: new (free), the same request again, a different body, or in flight."""
 
     state: str  # "new" | "replay" | "conflict" | "in_flight"
     request_id: str | None = None
@@ -29,41 +30,41 @@ def body_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def _key(client_id: str, key: str) -> str:
+def redis_key(client_id: str, key: str) -> str:
+    """Where a client's key lives (the key itself is hashed: it is the client's free text)."""
     return f"iub:idem:{client_id}:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
-PENDING_TTL_S = 60
+def done_value(digest: str, request_id: str) -> str:
+    """The stored answer of a key: its body digest and request id."""
+    return f"done|{digest}|{request_id}"
 
 
-async def claim(redis: Redis, client_id: str, key: str, digest: str, request_id: str, ttl_s: int) -> Claim:
-    """Claim a key for a new request id, or report what it already stands for."""
-    k = _key(client_id, key)
-    pending = min(ttl_s, PENDING_TTL_S)
-    if await redis.set(k, f"pending|{digest}|{request_id}", nx=True, ex=pending):
-        return Claim("new", request_id)
-    raw = await redis.get(k)
-    if raw is None:  # expired between the two calls: claim it again, still atomically
-        if await redis.set(k, f"pending|{digest}|{request_id}", nx=True, ex=pending):
-            return Claim("new", request_id)
-        return Claim("in_flight")
-    state, stored_digest, stored_id = raw.decode().split("|", 2)
+def interpret(raw: bytes | str | None, digest: str) -> Claim:
+    """A stored value read against this call's body digest."""
+    if raw is None:
+        return Claim("new")
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    state, stored_digest, stored_id = text.split("|", 2)
     if stored_digest != digest:
         return Claim("conflict")
+    # 'pending' marks were written by earlier versions (expired within a minute); none are written now
     return Claim("replay" if state == "done" else "in_flight", stored_id)
 
 
+async def lookup(redis: Redis, client_id: str, key: str, digest: str) -> Claim:
+    """What the key already stands for, without claiming anything."""
+    return interpret(await redis.get(redis_key(client_id, key)), digest)
+
+
 def done_mark(client_id: str, key: str, digest: str, request_id: str) -> tuple[str, str]:
-    """The Redis key and value that mark a key done (for a MULTI with the XADD)."""
-    return _key(client_id, key), f"done|{digest}|{request_id}"
+    """The Redis key and value that mark a key done (written atomically with the XADD)."""
+    return redis_key(client_id, key), done_value(digest, request_id)
 
 
-async def complete(redis: Redis, client_id: str, key: str, digest: str, request_id: str, ttl_s: int) -> None:
-    """Mark the key done (when nothing else needs to be written with it)."""
+async def remember(redis: Redis, client_id: str, key: str, digest: str, request_id: str, ttl_s: int) -> Claim:
+    """Mark a key done in one SET NX when nothing else is written with it; what it stood for if taken."""
     k, v = done_mark(client_id, key, digest, request_id)
-    await redis.set(k, v, ex=ttl_s)
-
-
-async def release(redis: Redis, client_id: str, key: str) -> None:
-    """Forget a key whose request was refused or failed before reaching the stream."""
-    await redis.delete(_key(client_id, key))
+    if await redis.set(k, v, nx=True, ex=ttl_s):
+        return Claim("new", request_id)
+    return interpret(await redis.get(k), digest)

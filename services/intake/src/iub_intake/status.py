@@ -9,38 +9,60 @@ from redis.asyncio import Redis
 
 from iub_contracts import streams
 from iub_contracts.messages import DecisionMade, InformationGiven, RequestReceived
-from iub_runtime.streams import DATA_FIELD, minid_for
+from iub_runtime.streams import minid_for
 
 
 def _key(request_id: str) -> str:
     return f"iub:request:{request_id}"
 
 
+# KEYS[1] idempotency key ('' for none), KEYS[2] status row, KEYS[3] stream
+# ARGV[1] idempotency value, ARGV[2] its ttl, ARGV[3] row ttl, ARGV[4] minid, ARGV[5] data, ARGV[6..] row fields
+# One script: the key check, the 'done' mark, the status row and the XADD happen together or not at all.
+_ACCEPT = """
+if KEYS[1] ~= '' then
+  local taken = redis.call('GET', KEYS[1])
+  if taken then return {0, taken} end
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+redis.call('HSET', KEYS[2], unpack(ARGV, 6))
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return {1, redis.call('XADD', KEYS[3], 'MINID', '~', ARGV[4], '*', '__data__', ARGV[5])}
+"""
+
+
+class KeyTaken(Exception):
+    """The idempotency key was used meanwhile; ``value`` is what it stands for."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__("idempotency key taken")
+        self.value = value
+
+
 async def accept_request(
     redis: Redis, req: RequestReceived, *, retention_s: float, also_set: tuple[str, str, int] | None = None
 ) -> str:
-    """Write the status row and XADD the request in one MULTI; returns the stream entry id.
+    """Write the status row and XADD the request in one Lua script; returns the stream entry id.
 
-    ``also_set`` (key, value, ttl) is written in the same MULTI: the idempotency 'done' mark.
+    ``also_set`` (key, value, ttl) is the idempotency 'done' mark: written in the same script only
+    if the key is still free, else nothing is written and ``KeyTaken`` carries the stored value.
     """
-    async with redis.pipeline(transaction=True) as pipe:
-        if also_set is not None:
-            pipe.set(also_set[0], also_set[1], ex=also_set[2])
-        pipe.hset(
-            _key(str(req.request_id)),
-            mapping={
-                "kommun": req.kommun,
-                "insats_id": req.insats_id,
-                "received_at": req.received_at.isoformat(),
-                "channel": req.channel.value,
-            },
-        )
-        pipe.expire(_key(str(req.request_id)), int(retention_s))
-        pipe.xadd(streams.REQUESTS, {DATA_FIELD: req.model_dump_json()}, minid=minid_for(retention_s),
-                  approximate=True)
-        results = await pipe.execute()
-    entry = results[-1]
-    return entry.decode() if isinstance(entry, bytes) else str(entry)
+    row = {
+        "kommun": req.kommun,
+        "insats_id": req.insats_id,
+        "received_at": req.received_at.isoformat(),
+        "channel": req.channel.value,
+    }
+    key, value, ttl = also_set if also_set is not None else ("", "", 0)
+    ok, result = await redis.eval(
+        _ACCEPT, 3, key, _key(str(req.request_id)), streams.REQUESTS,
+        value, ttl, int(retention_s), minid_for(retention_s), req.model_dump_json(),
+        *[x for kv in row.items() for x in kv],
+    )
+    text = result.decode() if isinstance(result, bytes) else str(result)
+    if not ok:
+        raise KeyTaken(text)
+    return text
 
 
 # update a status row only while it exists: a late message must not create a row without kommun or expiry

@@ -14,7 +14,7 @@ from iub_intake.context import Intake
 from iub_intake.domain.admission import Refusal, admit
 from iub_intake.identity import InvalidPersonnummer, normalise_personnummer
 from iub_intake.problems import ProblemError
-from iub_intake.status import accept_request
+from iub_intake.status import KeyTaken, accept_request
 from iub_runtime import metrics
 from iub_runtime.auth import ClientConfig, Operation
 
@@ -55,42 +55,53 @@ def refusal_error(r: Refusal) -> ProblemError:
                         information=r.information)
 
 
-async def claim(intake: Intake, once: OnceKey, request_id: uuid.UUID) -> Submitted | None:
-    """Claim a once-key; an earlier answer when the key was used, None when this call goes ahead."""
-    ttl = int(intake.settings.idempotency_ttl_hours * 3600)
-    c = await idem.claim(intake.rt.redis, once.scope, once.key, once.digest, str(request_id), ttl)
+def _earlier(c: idem.Claim, once: OnceKey) -> Submitted | None:
+    """What an already used key answers: the first request again, or a refusal."""
     if c.state == "conflict":
         raise ProblemError(422, "Nyckeln används redan för en annan begäran",
                            [FieldProblem(field=once.field, problem="återanvänd med annat innehåll")])
-    if c.state == "in_flight":
+    if c.state == "in_flight":  # only a mark left by an earlier version, gone within a minute
         raise ProblemError(409, "En begäran med samma nyckel behandlas redan")
     if c.state == "replay":
         return Submitted(uuid.UUID(c.request_id), replayed=True)
     return None
 
 
+async def claim(intake: Intake, once: OnceKey, request_id: uuid.UUID) -> Submitted | None:
+    """Remember a once-key that writes nothing else (SET NX); the earlier answer when it was used."""
+    ttl = int(intake.settings.idempotency_ttl_hours * 3600)
+    c = await idem.remember(intake.rt.redis, once.scope, once.key, once.digest, str(request_id), ttl)
+    return None if c.state == "new" else _earlier(c, once)
+
+
 async def submit(intake: Intake, body: RequestIn, client: ClientConfig, op: Operation,
                  once: OnceKey | None) -> Submitted:
-    """Validate, admit and XADD one request; only an acknowledged XADD makes it Submitted."""
+    """Validate, admit and XADD one request; only an acknowledged XADD makes it Submitted.
+
+    With a once-key nothing is claimed ahead: the key is checked, and then set in the same Lua
+    script as the XADD (a crash in between leaves nothing that could block a retry).
+    """
     check_kommun(client, op, body.kommun)
     pnr = personnummer_of(body.facts.personnummer)
     request_id = uuid.uuid4()
-    if once is not None and (earlier := await claim(intake, once, request_id)) is not None:
+    if once is not None and (earlier := _earlier(
+            await idem.lookup(intake.rt.redis, once.scope, once.key, once.digest), once)) is not None:
         return earlier
     redis = intake.rt.redis
     ttl = int(intake.settings.idempotency_ttl_hours * 3600)
+    result = admit(intake.catalog, body, pnr, request_id=request_id, now=intake.rt.clock(),
+                   callback_prefixes=client.callback_url_prefixes)
+    if isinstance(result, Refusal):
+        raise refusal_error(result)
+    done = None if once is None else (*idem.done_mark(once.scope, once.key, once.digest, str(request_id)), ttl)
     try:
-        result = admit(intake.catalog, body, pnr, request_id=request_id, now=intake.rt.clock(),
-                       callback_prefixes=client.callback_url_prefixes)
-        if isinstance(result, Refusal):
-            raise refusal_error(result)
-        done = None if once is None else (*idem.done_mark(once.scope, once.key, once.digest, str(request_id)), ttl)
         await accept_request(redis, result.request, retention_s=intake.settings.stream_retention_hours * 3600,
                              also_set=done)
-    except Exception:
-        if once is not None:
-            await idem.release(redis, once.scope, once.key)
-        raise
+    except KeyTaken as taken:  # a concurrent call with the same key won the race
+        assert once is not None
+        earlier = _earlier(idem.interpret(taken.value, once.digest), once)
+        assert earlier is not None
+        return earlier
     if result.personnummer_dropped:
         metrics.PNR_DROPPED.labels(kommun=body.kommun).inc()
     log.info("request_accepted", request_id=str(request_id), kommun=body.kommun, insats_id=body.insats_id,

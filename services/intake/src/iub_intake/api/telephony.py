@@ -111,7 +111,5 @@ async def telephony_event(
         return accepted(intake, result.request_id)
     if (earlier := await claim(intake, once, NO_REQUEST)) is not None:
         return ack(event.type, earlier)
-    await idem.complete(intake.rt.redis, once.scope, once.key, once.digest, str(NO_REQUEST),
-                        int(intake.settings.idempotency_ttl_hours * 3600))
     EVENTS.labels(type=event.type).inc()
     return ack(event.type)
