@@ -68,3 +68,64 @@ def test_stdlib_loggers_go_through_the_same_redaction(monkeypatch):
     logging.getLogger("iub.test.stdlib").error("payload %s", "19811218-9876")
     assert "payload" in buf.getvalue()
     assert "9876" not in buf.getvalue()
+
+
+# ---------------------------------------------------------------- issue 14 (6): ids are never mangled
+
+import datetime as dt  # noqa: E402
+import uuid  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _luhn(nine: str) -> str:
+    total = 0
+    for i, ch in enumerate(nine):
+        d = int(ch) * (2 - i % 2)
+        total += d - 9 if d > 9 else d
+    return str((10 - total % 10) % 10)
+
+
+@st.composite
+def personnummer_forms(draw) -> str:
+    """A valid personnummer or samordningsnummer in one of its written forms."""
+    born = draw(st.dates(min_value=dt.date(1890, 1, 1), max_value=dt.date(2025, 12, 31)))
+    day = born.day + (60 if draw(st.booleans()) else 0)  # samordningsnummer: day + 60
+    serial = draw(st.integers(0, 999))
+    ten = f"{born:%y%m}{day:02d}{serial:03d}"
+    ten += _luhn(ten)
+    form = draw(st.sampled_from(["12", "12-", "10", "10-", "10+", "10 "]))
+    century = f"{born.year // 100}"
+    return {"12": century + ten, "12-": f"{century}{ten[:6]}-{ten[6:]}", "10": ten, "10-": f"{ten[:6]}-{ten[6:]}",
+            "10+": f"{ten[:6]}+{ten[6:]}", "10 ": f"{ten[:6]} {ten[6:]}"}[form]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.uuids())
+def test_no_uuid_is_ever_masked_in_text_or_in_an_id_field(u: uuid.UUID):
+    text = str(u)
+    assert redact_personnummer(f"request {text} accepted") == f"request {text} accepted"
+    assert redact_all(text.upper()) == text.upper()
+    assert redact_personnummer(u.hex) == u.hex
+    assert find_pii(f"request_id={text}") == []
+    event = {"event": "x", "request_id": text, "correlation_id": text, "note": f"for {text}"}
+    assert redaction_processor(None, "info", dict(event)) == event
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.uuids(), personnummer_forms(), st.sampled_from(["{u} {p}", "{p} {u}", "{u}:{p}", "{p}/{u}", "pnr={p}"]))
+def test_every_personnummer_form_is_masked_next_to_uuids(u: uuid.UUID, pnr: str, layout: str):
+    text = layout.format(u=u, p=pnr)
+    out = redact_personnummer(text)
+    assert pnr not in out and PNR_MASK in out
+    if "{u}" in layout:
+        assert str(u) in out
+    assert "personnummer" in find_pii(text)
+    logged = redaction_processor(None, "info", {"event": "x", "request_id": str(u), "pnr": pnr, "msg": text})
+    assert pnr not in json.dumps(logged) and logged["request_id"] == str(u)
+
+
+def test_an_id_field_that_is_not_an_id_is_still_scrubbed():
+    out = redaction_processor(None, "info", {"event": "x", "request_id": "19811218-9876", "entry_id": "811218-9876"})
+    assert "9876" not in json.dumps(out)

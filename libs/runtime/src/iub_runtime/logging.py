@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -11,12 +12,23 @@ import structlog
 
 from iub_runtime.pii import redact_personnummer
 
+# Fields whose value is an id: kept as is when it has the id's exact form, else scrubbed like any field.
+UUID_FIELD_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+ENTRY_ID_RE = re.compile(r"^\d{13,}-\d+$")  # a Redis stream id: milliseconds-sequence
+
+
+def _is_id_field(key: Any, value: Any) -> bool:
+    """``request_id``, ``correlation_id``, ``entry_id`` … holding exactly a UUID or a stream id."""
+    if not (isinstance(key, str) and isinstance(value, str) and (key == "id" or key.endswith("_id"))):
+        return False
+    return bool(UUID_FIELD_RE.match(value) or ENTRY_ID_RE.match(value))
+
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
         return redact_personnummer(value)
     if isinstance(value, Mapping):
-        return {k: _scrub(v) for k, v in value.items()}
+        return {k: (v if _is_id_field(k, v) else _scrub(v)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_scrub(v) for v in value]
     if isinstance(value, int) and not isinstance(value, bool) and value > 10**9:
@@ -25,8 +37,12 @@ def _scrub(value: Any) -> Any:
 
 
 def redaction_processor(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
-    """Mask personnummer in every field of an event, including rendered exceptions."""
-    return {k: _scrub(v) for k, v in event.items()}
+    """Mask personnummer in every field of an event, including rendered exceptions.
+
+    By field and pattern context: an ``…_id`` field holding exactly a UUID or stream id is kept,
+    and inside any text UUIDs and hex ids are skipped; everything else is searched.
+    """
+    return {k: (v if _is_id_field(k, v) else _scrub(v)) for k, v in event.items()}
 
 
 def configure_logging(service: str, *, json: bool | None = None, level: str = "INFO") -> None:
