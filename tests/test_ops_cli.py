@@ -31,6 +31,7 @@ from iub_runtime.stream_stats import (
     ConsumerStats,
     DeadLetterEntry,
     GroupStats,
+    InformationStats,
     StreamsSnapshot,
     StreamStats,
     Thresholds,
@@ -57,18 +58,23 @@ def ops(url: str, *args: str):
 # ---------------------------------------------------------------- thresholds (pure)
 
 
-def snapshot(pending=0, lag: int | None = 0, oldest: float | None = None, dead=0) -> StreamsSnapshot:
+def snapshot(pending=0, lag: int | None = 0, oldest: float | None = None, dead=0, failed=0) -> StreamsSnapshot:
     """One stream with one group, with the given numbers."""
     group = GroupStats(name="eligibility", expected=True, pending=pending, lag=lag, lag_exact=True,
                        last_delivered_id="0-0", oldest_pending_age_s=oldest,
                        consumers=[ConsumerStats(name="host-1", pending=pending, idle_s=1.0)])
     stream = StreamStats(name=streams.REQUESTS, exists=True, length=10, groups=[group],
                          dead_letter_stream=streams.dead_letter_stream(streams.REQUESTS), dead_letters=dead)
-    return StreamsSnapshot(taken_at=NOW, redis_version="7.0", streams=[stream])
+    return StreamsSnapshot(taken_at=NOW, redis_version="7.0", streams=[stream],
+                           information=InformationStats(window_s=3600, delivered=3, failed=failed))
 
 
 THRESHOLD_CASES = [
-    ("no limits set means nothing is crossed", snapshot(pending=99, lag=99, oldest=999, dead=9), Thresholds(), []),
+    ("no limits set means nothing is crossed", snapshot(pending=99, lag=99, oldest=999, dead=9),
+     Thresholds.unchecked(), []),
+    ("by default any dead letter is crossed", snapshot(dead=1), Thresholds(), ["dead_letters"]),
+    ("by default any failed information is crossed", snapshot(failed=1), Thresholds(), ["information_failed"]),
+    ("delivered information crosses nothing", snapshot(failed=0), Thresholds(), []),
     ("a value equal to its limit is within it", snapshot(pending=5), Thresholds(max_pending=5), []),
     ("pending above its limit is crossed", snapshot(pending=6), Thresholds(max_pending=5), ["pending"]),
     ("lag above its limit is crossed", snapshot(lag=101), Thresholds(max_lag=100), ["lag"]),
@@ -185,7 +191,7 @@ async def test_stream_stats_show_length_pending_lag_consumers_and_dead_letters(c
     req = snap.streams[0]
     (g,) = req.groups
     assert (req.name, req.length, req.dead_letters, req.missing_groups) == (streams.REQUESTS, 5, 1, [])
-    assert (g.pending, g.lag, g.lag_exact) == (2, 3, True)
+    assert (g.pending, g.undelivered, g.lag, g.lag_exact) == (2, 3, 5, True)  # lag: undelivered + pending
     assert [c.name for c in g.consumers] == ["host-1"]
     assert g.oldest_pending_age_s is not None and g.oldest_pending_deliveries == 1
     assert [s.name for s in snap.streams] == list(streams.ALL_STREAMS)
@@ -199,7 +205,7 @@ async def test_the_lag_is_counted_when_redis_cannot_tell_it(clean_redis: str) ->
         await r.xdel(streams.REQUESTS, ids[3])  # a tombstone after the group's position: XINFO lag is nil
         assert (await r.xinfo_groups(streams.REQUESTS))[0]["lag"] is None
         (g,) = (await read_snapshot(r, [streams.REQUESTS])).streams[0].groups
-        assert (g.lag, g.lag_exact) == (3, True)
+        assert (g.undelivered, g.lag, g.lag_exact) == (3, 4, True)
         assert await count_after(r, streams.REQUESTS, "0-0", cap=2) == (2, False)
     finally:
         await r.aclose()
@@ -230,6 +236,135 @@ def test_ops_status_json_exits_1_when_a_threshold_is_crossed(clean_redis: str) -
     data = json.loads(result.output)
     assert data["ok"] is False
     assert sorted(v["metric"] for v in data["violations"]) == ["dead_letters", "pending"]
+
+
+def test_ops_status_is_not_ok_with_a_dead_letter_and_no_options(clean_redis: str) -> None:
+    seed(clean_redis, dead=['{"x": 1}'])
+    result = ops(clean_redis, "status")
+    assert result.exit_code == EXIT_THRESHOLD, result.output
+    assert "within limits" not in result.output
+    assert "dead_letters 1 > 0" in result.output
+
+
+def information(url: str, *statuses: str) -> None:
+    """Information outcomes on the information stream (only the status field matters here)."""
+    client = redis.Redis.from_url(url)
+    for status in statuses:
+        client.xadd(streams.INFORMATION, {"__data__": json.dumps({"status": status, "request_id": "x"})})
+    client.close()
+
+
+def test_ops_status_is_not_ok_while_information_is_failing(clean_redis: str) -> None:
+    seed(clean_redis)
+    information(clean_redis, "delivered", "delivered", "failed")
+    result = ops(clean_redis, "status", "--json")
+    assert result.exit_code == EXIT_THRESHOLD, result.output
+    data = json.loads(result.output)
+    assert data["information"]["failed"] == 1 and data["information"]["delivered"] == 2
+    assert [v["metric"] for v in data["violations"]] == ["information_failed"]
+    table = ops(clean_redis, "status")
+    assert "1 failed" in table.output and table.exit_code == EXIT_THRESHOLD
+
+
+def test_failed_information_older_than_the_window_no_longer_counts(clean_redis: str) -> None:
+    seed(clean_redis)
+    client = redis.Redis.from_url(clean_redis)
+    client.xadd(streams.INFORMATION, {"__data__": json.dumps({"status": "failed"})}, id="1000-0")
+    client.close()
+    assert ops(clean_redis, "status", "--information-window-s", "60").exit_code == 0
+
+
+async def test_waiting_counts_pending_entries_delivered_more_than_once(clean_redis: str) -> None:
+    seed(clean_redis, entries=5, delivered=3)
+    r = Redis.from_url(clean_redis)
+    try:
+        # two of the three pending entries failed and were claimed again (a retry)
+        first_two = [i for i, _ in await r.xrange(streams.REQUESTS, count=2)]
+        await r.xclaim(streams.REQUESTS, streams.GROUP_ELIGIBILITY, "host-1-claimer", 0, first_two)
+        (g,) = (await read_snapshot(r, [streams.REQUESTS])).streams[0].groups
+    finally:
+        await r.aclose()
+    assert (g.pending, g.waiting, g.waiting_exact) == (3, 2, True)
+
+
+async def test_dead_consumers_with_nothing_pending_are_forgotten_and_others_kept(clean_redis: str) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from iub_runtime.streams import forget_dead_consumers
+
+    seed(clean_redis, entries=3, delivered=0)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(gone.stdout)  # a process of this host that has ended
+    host = socket.gethostname()
+    r = Redis.from_url(clean_redis)
+    try:
+        for name, count in ((f"{host}-{dead_pid}", 0), (f"{host}-{dead_pid}-claimer", 0),
+                            (f"{host}-{os.getpid()}", 0), ("other-host-7", 1)):
+            await r.xgroup_createconsumer(streams.REQUESTS, streams.GROUP_ELIGIBILITY, name)
+            if count:
+                await r.xreadgroup(streams.GROUP_ELIGIBILITY, name, {streams.REQUESTS: ">"}, count=count)
+        assert await forget_dead_consumers(r) == 2  # the dead process' two names, at once (not idle for long)
+        names = {c["name"].decode() for c in await r.xinfo_consumers(streams.REQUESTS, streams.GROUP_ELIGIBILITY)}
+        assert names == {f"{host}-{os.getpid()}", "other-host-7"}  # alive, and one with a pending entry
+        await r.xreadgroup(streams.GROUP_ELIGIBILITY, "other-host-7", {streams.REQUESTS: "0"})
+        await r.xack(streams.REQUESTS, streams.GROUP_ELIGIBILITY,
+                     *[i for i, _ in await r.xrange(streams.REQUESTS, count=1)])
+        await asyncio.sleep(0.05)
+        assert await forget_dead_consumers(r, idle_ms=10) >= 1  # another host's: once idle with nothing pending
+        names = {c["name"].decode() for c in await r.xinfo_consumers(streams.REQUESTS, streams.GROUP_ELIGIBILITY)}
+        assert "other-host-7" not in names
+    finally:
+        await r.aclose()
+
+
+def test_the_lag_comes_from_ids_and_is_right_after_redis_reloads_its_aof(tmp_path) -> None:
+    """Issue 14 (6): a drained system has lag 0 after an AOF reload, whatever XINFO says."""
+    from iub_runtime.processes import RedisServer
+
+    server = RedisServer(data_dir=tmp_path / "redis").start()  # appendonly yes, appendfsync always
+    url = server.url
+    try:
+        client = redis.Redis.from_url(url)
+        for stream, groups in streams.CONSUMERS.items():
+            for group in groups:
+                client.xgroup_create(stream, group, id="0", mkstream=True)
+        for i in range(300):
+            client.xadd(streams.REQUESTS, {"__data__": json.dumps({"i": i})})
+        client.xtrim(streams.REQUESTS, maxlen=40, approximate=False)
+        while batch := client.xreadgroup(streams.GROUP_ELIGIBILITY, "host-1", {streams.REQUESTS: ">"}, count=37):
+            client.xack(streams.REQUESTS, streams.GROUP_ELIGIBILITY, *[i for i, _ in batch[0][1]])
+        # what an AOF reload leaves in 7.0: an entries-read counter that no longer matches the stream
+        client.execute_command("XGROUP", "SETID", streams.REQUESTS, streams.GROUP_ELIGIBILITY, "$",
+                               "ENTRIESREAD", 23)
+        client.close()
+        port = server.port
+        server.stop()
+        server = RedisServer(data_dir=tmp_path / "redis", port=port).start()  # reload from the AOF
+        client = redis.Redis.from_url(url)
+        (xinfo,) = client.xinfo_groups(streams.REQUESTS)
+        client.close()
+        print(f"after the reload XINFO says lag {xinfo['lag']}; computed from ids:", end=" ")
+        assert xinfo["lag"] != 0  # the number operators were misled by
+        result = ops(url, "status", "--json", "--max-lag", "0", "--stream", streams.REQUESTS)
+        data = json.loads(result.output)
+        (g,) = data["streams"][0]["groups"]
+        print(g["lag"])
+        assert (g["lag"], g["undelivered"], g["pending"]) == (0, 0, 0)
+        assert result.exit_code == 0, result.output
+        # and a real backlog is still seen after the reload
+        client = redis.Redis.from_url(url)
+        for i in range(7):
+            client.xadd(streams.REQUESTS, {"__data__": json.dumps({"i": i})})
+        client.xreadgroup(streams.GROUP_ELIGIBILITY, "host-1", {streams.REQUESTS: ">"}, count=2)
+        client.close()
+        data = json.loads(ops(url, "status", "--json", "--stream", streams.REQUESTS).output)
+        (g,) = data["streams"][0]["groups"]
+        assert (g["lag"], g["undelivered"], g["pending"]) == (7, 5, 2)
+    finally:
+        server.stop()
 
 
 def test_ops_status_exits_3_when_redis_cannot_be_reached() -> None:
@@ -320,7 +455,7 @@ async def test_the_stream_gauges_follow_the_streams(clean_redis: str) -> None:
         await r.aclose()
     labels = {"stream": streams.REQUESTS, "group": streams.GROUP_ELIGIBILITY}
     assert metrics.PENDING.labels(**labels)._value.get() == 3
-    assert metrics.LAG.labels(**labels)._value.get() == 1
+    assert metrics.LAG.labels(**labels)._value.get() == 1 + 3
     assert metrics.DEAD_LETTER_BACKLOG.labels(stream=streams.REQUESTS)._value.get() == 1
 
 

@@ -1,7 +1,8 @@
 """``iub ops``: streams, consumer groups and dead letters for kommun IT (no developer needed).
 
 Exit codes of ``iub ops status`` (for monitoring scripts): 0 all within limits, 1 a threshold
-crossed, 3 Redis unreachable.
+crossed, 3 Redis unreachable. Dead letters and failed information are limits by default (0):
+the status is not OK while either exists.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from iub_contracts.streams import ALL_STREAMS
 from iub_runtime.pii import redact_all
 from iub_runtime.stream_stats import (
     DATA_FIELD,
+    INFORMATION_WINDOW_S,
     DeadLetterEntry,
     StreamsSnapshot,
     Thresholds,
@@ -143,7 +145,7 @@ def status_table(snapshot: StreamsSnapshot, violations: list[Violation]) -> Tabl
     table.add_column("length", justify="right")
     table.add_column("dead letters", justify="right")
     table.add_column("group", no_wrap=True)
-    for col in ("pending", "lag", "oldest pending"):
+    for col in ("pending", "waiting", "lag", "oldest pending"):
         table.add_column(col, justify="right")
     table.add_column("consumers (idle)")
     for s in snapshot.streams:
@@ -151,13 +153,15 @@ def status_table(snapshot: StreamsSnapshot, violations: list[Violation]) -> Tabl
         for g in s.groups:
             lag = "?" if g.lag is None else f"{g.lag}" + ("" if g.lag_exact else "+")
             consumers = ", ".join(f"{c.name} ({fmt_age(c.idle_s)})" for c in g.consumers) or "—"
+            waiting = f"{g.waiting}" + ("" if g.waiting_exact else "+")
             rows.append((Text(g.name + ("" if g.expected else " (unexpected)")),
                          cell(s.name, g.name, "pending", str(g.pending)),
+                         Text(waiting, style="yellow" if g.waiting else ""),
                          cell(s.name, g.name, "lag", lag),
                          cell(s.name, g.name, "oldest_pending_s", fmt_age(g.oldest_pending_age_s)),
                          Text(consumers)))
-        rows += [(Text(f"{m} (missing)", style="yellow"), "—", "—", "—", "—") for m in s.missing_groups]
-        rows = rows or [(Text("—"), "—", "—", "—", "—")]
+        rows += [(Text(f"{m} (missing)", style="yellow"), "—", "—", "—", "—", "—") for m in s.missing_groups]
+        rows = rows or [(Text("—"), "—", "—", "—", "—", "—")]
         for i, row in enumerate(rows):
             head = (s.name, str(s.length) if s.exists else "(none)",
                     cell(s.name, None, "dead_letters", str(s.dead_letters))) if i == 0 else ("", "", "")
@@ -165,10 +169,21 @@ def status_table(snapshot: StreamsSnapshot, violations: list[Violation]) -> Tabl
     return table
 
 
+def information_line(snapshot: StreamsSnapshot) -> Text | None:
+    """11 kap 6 § information in the window: delivered and failed (failed in red)."""
+    info = snapshot.information
+    if info is None:
+        return None
+    more = "" if info.exact else "+"
+    return Text(f"information (last {fmt_age(info.window_s)}): {info.delivered}{more} delivered, "
+                f"{info.failed}{more} failed", style="bold red" if info.failed else "")
+
+
 def status_view(snapshot: StreamsSnapshot, violations: list[Violation]) -> Group:
-    """The table and, below it, the crossed limits."""
+    """The table, the information line and, below them, the crossed limits."""
     lines = [Text(f"✗ {v}", style="bold red") for v in violations] or [Text("✓ within limits", style="green")]
-    return Group(status_table(snapshot, violations), *lines)
+    info = information_line(snapshot)
+    return Group(status_table(snapshot, violations), *([info] if info else []), *lines)
 
 
 def dead_letter_table(entries: list[DeadLetterEntry]) -> Table:
@@ -248,23 +263,33 @@ async def _one(redis: Redis, dlq_id: str, streams: list[str] | None) -> DeadLett
 # ---------------------------------------------------------------- commands
 
 
+MAX_DEAD_LETTERS = typer.Option(0, min=0, help="Limit on dead letters per stream (any dead letter is not OK)")
+MAX_INFORMATION_FAILED = typer.Option(0, min=0, help="Limit on failed information in the window")
+INFORMATION_WINDOW = typer.Option(INFORMATION_WINDOW_S, min=1, help="Seconds back that failed information counts")
+
+
 @ops_app.command("status")
 def status(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table"),
     max_pending: int | None = typer.Option(None, min=0, help="Limit on pending entries per group"),
-    max_lag: int | None = typer.Option(None, min=0, help="Limit on entries not yet delivered per group"),
+    max_lag: int | None = typer.Option(None, min=0, help="Limit on entries not finished per group (from ids)"),
     max_oldest_pending_s: float | None = typer.Option(None, min=0, help="Limit on the oldest pending entry's age"),
-    max_dead_letters: int | None = typer.Option(None, min=0, help="Limit on dead letters per stream"),
+    max_dead_letters: int = MAX_DEAD_LETTERS,
+    max_information_failed: int = MAX_INFORMATION_FAILED,
+    information_window_s: float = INFORMATION_WINDOW,
     streams: list[str] | None = STREAMS,
     redis_url: str | None = REDIS_URL,
 ) -> None:
-    """Every stream: length, groups (pending, lag, oldest pending, consumers) and dead letters.
+    """Every stream: length, groups (pending, waiting, lag, oldest pending, consumers), dead letters
+    and the information given or failed in the last hour.
 
-    Exits 1 when a limit is crossed and 3 when Redis cannot be reached.
+    Exits 1 when a limit is crossed (by default: any dead letter or failed information) and 3
+    when Redis cannot be reached.
     """
     limits = Thresholds(max_pending=max_pending, max_lag=max_lag, max_oldest_pending_s=max_oldest_pending_s,
-                        max_dead_letters=max_dead_letters)
-    snapshot = asyncio.run(_with_redis(redis_url, lambda r: read_snapshot(r, streams or ALL_STREAMS)))
+                        max_dead_letters=max_dead_letters, max_information_failed=max_information_failed)
+    snapshot = asyncio.run(_with_redis(redis_url, lambda r: read_snapshot(
+        r, streams or ALL_STREAMS, information_window_s=information_window_s)))
     violations = evaluate(snapshot, limits)
     if as_json:
         typer.echo(json.dumps(status_json(snapshot, violations), ensure_ascii=False, indent=2))
@@ -281,20 +306,23 @@ def watch(
     max_pending: int | None = typer.Option(None, min=0),
     max_lag: int | None = typer.Option(None, min=0),
     max_oldest_pending_s: float | None = typer.Option(None, min=0),
-    max_dead_letters: int | None = typer.Option(None, min=0),
+    max_dead_letters: int = MAX_DEAD_LETTERS,
+    max_information_failed: int = MAX_INFORMATION_FAILED,
+    information_window_s: float = INFORMATION_WINDOW,
     streams: list[str] | None = STREAMS,
     redis_url: str | None = REDIS_URL,
 ) -> None:
     """The status table, refreshed live until Ctrl-C (crossed limits in red)."""
     limits = Thresholds(max_pending=max_pending, max_lag=max_lag, max_oldest_pending_s=max_oldest_pending_s,
-                        max_dead_letters=max_dead_letters)
+                        max_dead_letters=max_dead_letters, max_information_failed=max_information_failed)
 
     async def loop(redis: Redis) -> None:
         done = 0
         with Live(Text("reading streams…"), console=_console(), auto_refresh=False) as live:
             while iterations is None or done < iterations:
                 started = time.monotonic()
-                snapshot = await read_snapshot(redis, streams or ALL_STREAMS)
+                snapshot = await read_snapshot(redis, streams or ALL_STREAMS,
+                                               information_window_s=information_window_s)
                 live.update(status_view(snapshot, evaluate(snapshot, limits)), refresh=True)
                 done += 1
                 if iterations is None or done < iterations:

@@ -8,7 +8,9 @@ from prometheus_client import Counter, Gauge, Histogram
 from redis.asyncio import Redis
 
 from iub_contracts.streams import ALL_STREAMS, CONSUMERS
+from iub_runtime.settings import RuntimeSettings
 from iub_runtime.stream_stats import StreamsSnapshot, read_snapshot
+from iub_runtime.streams import forget_dead_consumers, rewrite_aof_if_due
 
 MESSAGES = Counter(
     "iub_messages_total", "Messages handled", ["service", "stream", "outcome"]
@@ -34,6 +36,13 @@ OLDEST_PENDING = Gauge(
 )
 STREAM_LENGTH = Gauge("iub_stream_length", "Entries in a stream (XLEN)", ["stream"])
 DEAD_LETTER_BACKLOG = Gauge("iub_stream_dead_letters", "Entries waiting in a stream's dead-letter stream", ["stream"])
+WAITING = Gauge(
+    "iub_stream_waiting", "Pending entries delivered more than once (failed, being retried)", ["stream", "group"]
+)
+INFORMATION_RECENT = Gauge(
+    "iub_information_recent", "11 kap 6 § information on the information stream in the last hour", ["status"]
+)
+AOF_REWRITES = Counter("iub_aof_rewrites_total", "AOF rewrites started by the housekeeping (trimmed data off disk)")
 
 # The only label values the stream gauges take: names from the contracts, never read from data.
 KNOWN_PAIRS = frozenset((s, g) for s, gs in CONSUMERS.items() for g in gs)
@@ -60,14 +69,36 @@ def apply_stream_snapshot(snapshot: StreamsSnapshot) -> None:
             PENDING.labels(stream=s.name, group=g.name).set(g.pending)
             LAG.labels(stream=s.name, group=g.name).set(float("nan") if g.lag is None else g.lag)
             OLDEST_PENDING.labels(stream=s.name, group=g.name).set(g.oldest_pending_age_s or 0)
+            WAITING.labels(stream=s.name, group=g.name).set(g.waiting)
+    if snapshot.information is not None:
+        INFORMATION_RECENT.labels(status="delivered").set(snapshot.information.delivered)
+        INFORMATION_RECENT.labels(status="failed").set(snapshot.information.failed)
     for stream, group in KNOWN_PAIRS - seen:  # a group that went away must not keep its last value
-        for gauge in (PENDING, LAG, OLDEST_PENDING):
+        for gauge in (PENDING, LAG, OLDEST_PENDING, WAITING):
             with contextlib.suppress(KeyError):
                 gauge.remove(stream, group)
 
 
+_settings: RuntimeSettings | None = None
+
+
+async def housekeep(redis: Redis, settings: RuntimeSettings | None = None) -> None:
+    """After the minute's trim: forget dead consumers, rewrite the AOF when due (trimmed data off disk)."""
+    global _settings
+    s = settings or _settings or RuntimeSettings()
+    _settings = s
+    await forget_dead_consumers(redis, idle_ms=int(s.dead_consumer_idle_s * 1000))
+    if s.aof_rewrite_hours > 0 and await rewrite_aof_if_due(redis, s.aof_rewrite_hours * 3600):
+        AOF_REWRITES.inc()
+
+
 async def refresh_stream_gauges(redis: Redis) -> StreamsSnapshot:
-    """Read the streams and refresh the pending, lag, oldest-pending and dead-letter gauges."""
+    """Read the streams and refresh the gauges; then the stream housekeeping of ``housekeep``.
+
+    Runtime's housekeeping calls this every minute right after trimming the streams, which is
+    when the AOF rewrite must follow; so the rewrite and the dead-consumer sweep ride on it.
+    """
     snapshot = await read_snapshot(redis, ALL_STREAMS, lag_count_cap=1_000)  # every service, every minute: cheap
     apply_stream_snapshot(snapshot)
+    await housekeep(redis)
     return snapshot

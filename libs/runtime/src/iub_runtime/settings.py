@@ -24,6 +24,13 @@ class RuntimeSettings(BaseSettings):
     stream_retention_hours: float = Field(
         default=72.0, gt=0, description="Entries older than this are trimmed (personal data!)"
     )
+    aof_rewrite_hours: float = Field(
+        default=6.0, ge=0, le=24,
+        description="Rewrite Redis' AOF this often so trimmed personal data leaves the disk (≤ 24 h; 0: never)",
+    )
+    dead_consumer_idle_s: float = Field(
+        default=60.0, gt=0, description="A consumer with nothing pending and idle this long is forgotten"
+    )
     dedupe_ttl_hours: float = Field(default=168.0, gt=0, description="How long effects are deduplicated")
     log_level: str = "INFO"
     log_json: bool | None = None

@@ -1,12 +1,19 @@
-"""What operators see of the streams: lengths, groups, pending, lag, consumers, dead letters.
+"""What operators see of the streams: lengths, groups, pending, lag, waiting, consumers, dead
+letters and failed information.
 
 Read with redis.asyncio (any client, bytes or str responses); shared by ``iub ops``, the
 operator dashboard and the Prometheus gauges. ``evaluate`` (thresholds) is a pure function.
+
+Lag is computed from ids, never taken from ``XINFO GROUPS``: after an AOF reload Redis 7.0
+reports ``entries-read``/``lag`` that no longer match the stream (23–337 on a drained system).
+A group's lag is the entries after its last-delivered id (0 when that id is the stream's last)
+plus its pending entries: everything the group has not finished.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -15,10 +22,12 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from iub_contracts.messages import DeadLetter
-from iub_contracts.streams import ALL_STREAMS, CONSUMERS, dead_letter_stream
+from iub_contracts.streams import ALL_STREAMS, CONSUMERS, INFORMATION, dead_letter_stream
 
 DATA_FIELD = "__data__"
-LAG_COUNT_CAP = 10_000  # entries counted with XRANGE when Redis cannot tell the lag itself
+LAG_COUNT_CAP = 10_000  # entries counted with XRANGE after a group's last-delivered id
+WAITING_SCAN_CAP = 10_000  # pending entries looked at for their delivery count
+INFORMATION_WINDOW_S = 3600.0  # failed information counts against the status for this long
 _PAGE = 1_000
 
 
@@ -36,8 +45,11 @@ class GroupStats(BaseModel):
     name: str
     expected: bool = Field(description="Named in iub_contracts.streams.CONSUMERS")
     pending: int
-    lag: int | None = Field(description="Entries not yet delivered to the group (None: unknown)")
+    lag: int | None = Field(description="Entries the group has not finished: undelivered (from ids) plus pending")
     lag_exact: bool
+    undelivered: int | None = Field(default=None, description="Entries after the group's last-delivered id")
+    waiting: int = Field(default=0, description="Pending entries delivered more than once: failed, being retried")
+    waiting_exact: bool = True
     last_delivered_id: str
     entries_read: int | None = None
     oldest_pending_id: str | None = None
@@ -61,12 +73,22 @@ class StreamStats(BaseModel):
     dead_letters: int
 
 
+class InformationStats(BaseModel):
+    """11 kap 6 § information outcomes on the information stream in the last window."""
+
+    window_s: float
+    delivered: int = 0
+    failed: int = 0
+    exact: bool = True
+
+
 class StreamsSnapshot(BaseModel):
     """Every stream at one moment (Redis server time)."""
 
     taken_at: dt.datetime
     redis_version: str | None = None
     streams: list[StreamStats]
+    information: InformationStats | None = None
 
 
 class DeadLetterEntry(BaseModel):
@@ -119,21 +141,25 @@ async def count_after(redis: Redis, stream: str, after_id: str, cap: int = LAG_C
     return count, False
 
 
-async def _group_lag(redis: Redis, stream: str, info: StreamStats, g: dict, cap: int) -> tuple[int | None, bool]:
-    """The group's lag from Redis (≥ 7.0), else counted, else estimated."""
-    lag = _get(g, "lag")
-    if lag is not None:
-        return int(lag), True
-    last = _s(_get(g, "last-delivered-id", "0-0"))
+async def _group_lag(redis: Redis, stream: str, info: StreamStats, last: str, cap: int) -> tuple[int, bool]:
+    """Entries after the group's last-delivered id, from ids (XINFO's lag is wrong after AOF reloads)."""
     if info.last_generated_id is None or parse_id(last) >= parse_id(info.last_generated_id):
         return 0, True
-    count, exact = await count_after(redis, stream, last, cap)
-    if exact:
-        return count, True
-    read = _get(g, "entries-read")
-    if read is not None and info.entries_added is not None:
-        return max(count, info.entries_added - int(read)), False
-    return count, False
+    return await count_after(redis, stream, last, cap)
+
+
+async def count_waiting(redis: Redis, stream: str, group: str, cap: int = WAITING_SCAN_CAP) -> tuple[int, bool]:
+    """Pending entries delivered more than once (XPENDING, paged); (count, exact) — inexact at the cap."""
+    count, seen, start = 0, 0, "-"
+    while seen < cap:
+        page = await redis.xpending_range(stream, group, min=start, max="+", count=min(_PAGE, cap - seen))
+        if not page:
+            return count, True
+        seen += len(page)
+        count += sum(1 for p in page if int(p["times_delivered"]) > 1)
+        start = f"({_s(page[-1]['message_id'])}"
+    more = await redis.xpending_range(stream, group, min=start, max="+", count=1)
+    return count, not more
 
 
 async def _group_stats(
@@ -141,18 +167,22 @@ async def _group_stats(
 ) -> GroupStats:
     """Pending, lag, oldest pending entry and consumers of one group."""
     name = _s(_get(g, "name"))
-    lag, exact = await _group_lag(redis, stream, info, g, cap)
+    last = _s(_get(g, "last-delivered-id", "0-0"))
+    undelivered, exact = await _group_lag(redis, stream, info, last, cap)
+    pending = int(_get(g, "pending", 0))
     read = _get(g, "entries-read")
     stats = GroupStats(
         name=name,
         expected=name in CONSUMERS.get(stream, ()),
-        pending=int(_get(g, "pending", 0)),
-        lag=lag,
+        pending=pending,
+        lag=undelivered + pending,
         lag_exact=exact,
-        last_delivered_id=_s(_get(g, "last-delivered-id", "0-0")),
+        undelivered=undelivered,
+        last_delivered_id=last,
         entries_read=None if read is None else int(read),
     )
     if stats.pending:
+        stats.waiting, stats.waiting_exact = await count_waiting(redis, stream, name)
         oldest = await redis.xpending_range(stream, name, min="-", max="+", count=1)
         if oldest:
             first = oldest[0]
@@ -190,12 +220,38 @@ async def read_stream(redis: Redis, stream: str, now_ms: int, lag_count_cap: int
     return info
 
 
+async def read_information(redis: Redis, now_ms: int, window_s: float = INFORMATION_WINDOW_S,
+                           cap: int = LAG_COUNT_CAP) -> InformationStats:
+    """Delivered and failed information in the last window, from the information stream's entries."""
+    out = InformationStats(window_s=window_s)
+    start, seen = str(max(0, now_ms - int(window_s * 1000))), 0
+    while seen < cap:
+        page = await redis.xrange(INFORMATION, min=start, max="+", count=min(_PAGE, cap - seen))
+        if not page:
+            return out
+        for _id, fields in page:
+            try:
+                status = json.loads(_get(fields, DATA_FIELD, b"{}")).get("status")
+            except ValueError:
+                continue
+            if status == "failed":
+                out.failed += 1
+            elif status == "delivered":
+                out.delivered += 1
+        seen += len(page)
+        start = f"({_s(page[-1][0])}"
+    out.exact = False
+    return out
+
+
 async def read_snapshot(
-    redis: Redis, streams: Sequence[str] = ALL_STREAMS, lag_count_cap: int = LAG_COUNT_CAP
+    redis: Redis, streams: Sequence[str] = ALL_STREAMS, lag_count_cap: int = LAG_COUNT_CAP,
+    information_window_s: float | None = INFORMATION_WINDOW_S,
 ) -> StreamsSnapshot:
     """Stats of every stream (default: all the contract streams) at Redis server time.
 
-    ``lag_count_cap`` bounds the XRANGE counting when Redis cannot tell a group's lag itself.
+    ``lag_count_cap`` bounds the XRANGE counting of a group's undelivered entries;
+    ``information_window_s`` (None: not read) how far back failed information is counted.
     """
     now_ms = await server_now_ms(redis)
     try:
@@ -207,6 +263,8 @@ async def read_snapshot(
         taken_at=dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC),
         redis_version=version,
         streams=[await read_stream(redis, s, now_ms, lag_count_cap) for s in streams],
+        information=None if information_window_s is None else await read_information(
+            redis, now_ms, information_window_s, lag_count_cap),
     )
 
 
@@ -248,12 +306,22 @@ async def find_dead_letter(redis: Redis, dlq_id: str, streams: Iterable[str] = A
 
 
 class Thresholds(BaseModel):
-    """Limits an operator sets; None means not checked. A value above its limit is a violation."""
+    """Limits an operator sets; None means not checked. A value above its limit is a violation.
+
+    Dead letters and failed information are checked by default (limit 0): a system with either
+    is not OK, whatever else holds.
+    """
 
     max_pending: int | None = None
     max_lag: int | None = None
     max_oldest_pending_s: float | None = None
-    max_dead_letters: int | None = None
+    max_dead_letters: int | None = 0
+    max_information_failed: int | None = 0
+
+    @classmethod
+    def unchecked(cls) -> Thresholds:
+        """No limit at all (a view that only shows numbers)."""
+        return cls(max_dead_letters=None, max_information_failed=None)
 
 
 class Violation(BaseModel):
@@ -278,6 +346,9 @@ def evaluate(snapshot: StreamsSnapshot, thresholds: Thresholds) -> list[Violatio
         if limit is not None and value is not None and value > limit:
             out.append(Violation(stream=stream, group=group, metric=metric, value=value, limit=limit))
 
+    if snapshot.information is not None:
+        check(INFORMATION, None, "information_failed", snapshot.information.failed,
+              thresholds.max_information_failed)
     for s in snapshot.streams:
         check(s.name, None, "dead_letters", s.dead_letters, thresholds.max_dead_letters)
         for g in s.groups:

@@ -3,7 +3,9 @@
 - consumer groups created explicitly at start (XGROUP CREATE … 0 MKSTREAM, BUSYGROUP ignored);
 - publish-once: dedupe key and XADD in one Lua script, so a redelivered message never
   produces a second effect and a crash can never lose one;
-- streams trimmed by MINID so personal data does not outlive the retention;
+- streams trimmed by MINID so personal data does not outlive the retention, and the AOF
+  rewritten on a schedule so trimmed entries are gone from disk too (``rewrite_aof_if_due``);
+- consumers of dead processes forgotten as soon as they have nothing pending;
 - dead letters: the entry copied to ``<stream>.dlq`` with its error type, then acked.
 """
 
@@ -55,15 +57,99 @@ async def ensure_groups(
     return pairs
 
 
+def _pid_of(name: str) -> tuple[str, int] | None:
+    """(host, pid) from a consumer name ``host-pid[-role]``; None for another form."""
+    parts = name.rsplit("-", 2)
+    for host, pid in ((parts[0], parts[1]) if len(parts) == 3 else (None, None),
+                      tuple(name.rsplit("-", 1)) if "-" in name else (None, None)):
+        if host and pid and pid.isdigit():
+            return host, int(pid)
+    return None
+
+
+def process_gone(name: str) -> bool:
+    """True when a consumer name belongs to a process of this host that no longer runs."""
+    found = _pid_of(name)
+    if found is None or found[0] != socket.gethostname():
+        return False
+    try:
+        os.kill(found[1], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it runs, as another user
+        return False
+    return False
+
+
 async def forget_idle_consumers(redis: Redis, stream: str, group: str, idle_ms: int) -> int:
-    """Delete consumers of dead processes that have nothing pending (names are per pid)."""
+    """Delete consumers with nothing pending whose process is gone (this host) or idle > idle_ms.
+
+    Live consumers poll every few hundred ms (XREADGROUP and XAUTOCLAIM refresh their idle
+    time), so a consumer idle for a minute belongs to a process that died on another host.
+    A consumer with pending entries is kept: the claimers take those over first.
+    """
     removed = 0
     for c in await redis.xinfo_consumers(stream, group):
         name = c["name"].decode() if isinstance(c["name"], bytes) else c["name"]
-        if c["pending"] == 0 and c["idle"] > idle_ms:
+        if int(c["pending"]) == 0 and (int(c["idle"]) > idle_ms or process_gone(name)):
             await redis.xgroup_delconsumer(stream, group, name)
             removed += 1
     return removed
+
+
+DEAD_CONSUMER_IDLE_MS = 60_000
+
+
+async def forget_dead_consumers(redis: Redis, idle_ms: int = DEAD_CONSUMER_IDLE_MS) -> int:
+    """``forget_idle_consumers`` over every contract group (run by the housekeeping every minute)."""
+    removed = 0
+    for stream, groups in CONSUMERS.items():
+        for group in groups:
+            try:
+                removed += await forget_idle_consumers(redis, stream, group, idle_ms)
+            except ResponseError:  # the stream or group does not exist (yet)
+                continue
+    return removed
+
+
+AOF_REWRITE_KEY = "iub:housekeeping:aof-rewrite"
+
+
+async def rewrite_aof_if_due(redis: Redis, every_s: float) -> bool:
+    """BGREWRITEAOF at most once per ``every_s`` across all processes; True when one was started.
+
+    Trimming (XTRIM MINID) only appends a command to the AOF: the trimmed entries stay in the
+    files until Redis rewrites them, which its size-based auto-rewrite may not do for weeks. A
+    rewrite writes only what is still there, so with ``every_s`` ≤ 1 day personal data is gone
+    from disk within the retention plus one day. The slot is a key with a TTL (SET NX), so a
+    fleet of processes starts one rewrite per period. Nothing happens when AOF is off.
+    """
+    info = await redis.info("persistence")
+    if not int(info.get("aof_enabled", 0)):
+        return False
+    if not await redis.set(AOF_REWRITE_KEY, str(int(time.time())), nx=True, ex=max(1, int(every_s))):
+        return False
+    if int(info.get("aof_rewrite_in_progress", 0)) or int(info.get("aof_rewrite_scheduled", 0)):
+        return False
+    try:
+        await redis.bgrewriteaof()
+    except ResponseError as exc:  # e.g. a background save running: Redis schedules it itself
+        if "scheduled" not in str(exc).lower():
+            await redis.delete(AOF_REWRITE_KEY)  # try again at the next round
+            raise
+    return True
+
+
+async def aof_rewrite_done(redis: Redis) -> bool:
+    """No AOF rewrite running or scheduled."""
+    info = await redis.info("persistence")
+    return not int(info.get("aof_rewrite_in_progress", 0)) and not int(info.get("aof_rewrite_scheduled", 0))
+
+
+async def trim_streams(redis: Redis, streams: Iterable[str], retention_s: float, *, exact: bool = False) -> int:
+    """XTRIM every stream to the retention (MINID); returns the entries removed."""
+    minid = minid_for(retention_s)
+    return sum([await redis.xtrim(s, minid=minid, approximate=not exact) for s in streams])
 
 
 def minid_for(retention_s: float, now_ms: int | None = None) -> str:
