@@ -26,7 +26,6 @@ from iub_contracts import streams
 from iub_contracts.messages import DeadLetter
 from iub_intake.ops_dashboard import build_ops_router
 from iub_runtime.processes import free_port, wait_until
-from iub_runtime.stream_stats import Thresholds
 
 pytestmark = [pytest.mark.redis]
 
@@ -58,6 +57,8 @@ def seed(url: str) -> None:
                         error_type="DeliveryFailed", dead_lettered_at=dt.datetime.now(dt.UTC),
                         payload=json.dumps({"facts": {"personnummer": PNR}}))
     client.xadd(streams.dead_letter_stream(streams.RECORDED), {"__data__": letter.model_dump_json()})
+    for status in ("delivered", "failed"):
+        client.xadd(streams.INFORMATION, {"__data__": json.dumps({"status": status})})
     client.close()
 
 
@@ -78,8 +79,8 @@ def make_app(url: str, allowed: bool = True) -> FastAPI:
             raise HTTPException(401, "operator credential required")
 
     app = FastAPI(lifespan=lifespan)
-    app.include_router(build_ops_router(get_redis, authorize, thresholds=Thresholds(max_dead_letters=0),
-                                        refresh_s=2))
+    # the default thresholds: any dead letter or failed information is not OK
+    app.include_router(build_ops_router(get_redis, authorize, refresh_s=2))
     return app
 
 
@@ -127,6 +128,9 @@ def test_the_dashboard_shows_every_stream_in_headless_chromium(clean_redis: str)
     assert shown == list(streams.ALL_STREAMS)
     assert "DeliveryFailed" in dom
     assert "dead_letters 1 &gt; 0" in dom
+    assert "information_failed 1 &gt; 0" in dom
+    assert re.search(r'<p id="state" class="error">', dom), "not OK is shown in red"
+    assert re.search(r'<td id="information-failed" class="n bad">1</td>', dom)
     assert PNR not in dom
 
 

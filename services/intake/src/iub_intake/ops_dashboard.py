@@ -1,9 +1,11 @@
 """The operator dashboard: GET /ops (a page that refreshes itself) and GET /ops/status.json.
 
-Read-only. Shows the stream table of ``iub ops status`` and the last dead letters (metadata
-only, never payloads). The page is static; its inline script fetches /ops/status.json every
-few seconds and builds the table with textContent (no HTML from data). A Content-Security-Policy
-with the hashes of the inline script and style allows nothing else.
+Read-only. Shows the stream table of ``iub ops status``, the information given and failed in
+the last hour and the last dead letters (metadata only, never payloads). Not OK — a red
+banner — while any dead letter exists or information is failing (thresholds default 0).
+The page is static; its inline script fetches /ops/status.json every few seconds and builds
+the table with textContent (no HTML from data). A Content-Security-Policy with the hashes of
+the inline script and style allows nothing else.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ h1{font-size:1.3rem}h2{font-size:1.05rem;margin-top:1.5rem}
 table{border-collapse:collapse;font-size:.9rem}
 th,td{border:1px solid #bbb;padding:.25rem .5rem;text-align:left;vertical-align:top}
 td.n{text-align:right}th{background:#eee}.bad{background:#fdd;font-weight:bold}
-#state{color:#555}#state.error{color:#a00;font-weight:bold}
+#state{color:#555;padding:.4rem .6rem;border-radius:4px}
+#state.error{color:#fff;background:#b00020;font-weight:bold}#state.ok{color:#0a5c2b;background:#e3f4e8}
+td.waiting{color:#8a5a00}
 """
 
 SCRIPT = """
@@ -58,17 +62,18 @@ function renderStreams(data) {
       if (g) {
         const lag = g.lag === null ? "?" : String(g.lag) + (g.lag_exact ? "" : "+");
         tr.append(td(g.name), td(String(g.pending), cls(s.name, g.name, "pending", "n")),
+                  td(String(g.waiting) + (g.waiting_exact ? "" : "+"), g.waiting ? "n waiting" : "n"),
                   td(lag, cls(s.name, g.name, "lag", "n")),
                   td(age(g.oldest_pending_age_s), cls(s.name, g.name, "oldest_pending_s", "n")),
                   td(g.consumers.map(c => c.name + " (" + age(c.idle_s) + ")").join(", ") || "\\u2014"));
       } else {
-        tr.append(td("\\u2014"), td(""), td(""), td(""), td(""));
+        tr.append(td("\\u2014"), td(""), td(""), td(""), td(""), td(""));
       }
       rows.push(tr);
     });
     for (const m of s.missing_groups) {
       const tr = document.createElement("tr");
-      tr.append(td(""), td(""), td(""), td(m + " (missing)", "bad"), td(""), td(""), td(""), td(""));
+      tr.append(td(""), td(""), td(""), td(m + " (missing)", "bad"), td(""), td(""), td(""), td(""), td(""));
       rows.push(tr);
     }
   }
@@ -84,6 +89,16 @@ function renderDeadLetters(data) {
   }));
   document.getElementById("no-dead-letters").hidden = data.dead_letters.length > 0;
 }
+function renderInformation(data) {
+  const info = data.information;
+  const failed = document.getElementById("information-failed");
+  if (!info) { failed.textContent = "\\u2014"; return; }
+  const more = info.exact ? "" : "+";
+  document.getElementById("information-window").textContent = age(info.window_s);
+  document.getElementById("information-delivered").textContent = String(info.delivered) + more;
+  failed.textContent = String(info.failed) + more;
+  failed.className = info.failed ? "n bad" : "n";
+}
 async function refresh() {
   const state = document.getElementById("state");
   try {
@@ -92,6 +107,7 @@ async function refresh() {
     const data = await r.json();
     renderStreams(data);
     renderDeadLetters(data);
+    renderInformation(data);
     state.className = data.ok ? "ok" : "error";
     state.textContent = "Updated " + data.taken_at + " (Redis " + data.redis_version + ") \\u2014 " +
       (data.ok ? "within limits" : data.violations.map(v => v.text).join("; "));
@@ -112,9 +128,14 @@ PAGE = """<!doctype html>
 <body data-refresh-ms="{refresh_ms}" data-loaded="false">
 <h1>IUB operator dashboard</h1>
 <p id="state">Loading…</p>
+<h2>Information (11 kap 6 §) in the last <span id="information-window">hour</span></h2>
+<table id="information"><thead><tr><th>delivered</th><th>failed</th></tr></thead>
+<tbody><tr><td id="information-delivered" class="n"></td>
+<td id="information-failed" class="n"></td></tr></tbody></table>
 <h2>Streams</h2>
 <table id="streams"><thead><tr><th>stream</th><th>length</th><th>dead letters</th><th>group</th>
-<th>pending</th><th>lag</th><th>oldest pending</th><th>consumers (idle)</th></tr></thead><tbody></tbody></table>
+<th>pending</th><th>waiting (retried)</th><th>lag</th><th>oldest pending</th><th>consumers (idle)</th></tr></thead>
+<tbody></tbody></table>
 <h2>Last dead letters</h2>
 <p id="no-dead-letters" hidden>None.</p>
 <table id="dead-letters"><thead><tr><th>dlq id</th><th>stream</th><th>group</th><th>entry id</th>
