@@ -135,14 +135,46 @@ def stats(
     console.print("  ".join(f"{k} = {v}" for k, v in result["legend"].items()))
 
 
+def vacuum_after_gallring(engine: Any) -> str:
+    """Rewrite the store's files so purged records are gone from disk, not only from the tables.
+
+    SQLite: ``VACUUM`` rebuilds the file without the freed pages, then the WAL is checkpointed and
+    truncated (it held the old pages too). PostgreSQL: ``VACUUM (FULL, ANALYZE)`` rewrites the
+    records table into new files and drops the old ones (a plain VACUUM only marks the dead rows
+    reusable, their bytes stay); it holds an exclusive lock for the rewrite, during which audit's
+    writes wait. Old WAL segments are recycled after the next checkpoints; backups keep their own
+    copies until they expire (see the README).
+    """
+    if engine.dialect.name == "sqlite":
+        raw = engine.raw_connection()  # isolation_level None: no implicit transaction around VACUUM
+        try:
+            cur = raw.cursor()
+            cur.execute("VACUUM")
+            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cur.close()
+        finally:
+            raw.close()
+        return "VACUUM, wal_checkpoint(TRUNCATE)"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in ("audit_records", "audit_chain_heads"):
+            conn.exec_driver_sql(f"VACUUM (FULL, ANALYZE) {table}")
+    return "VACUUM (FULL, ANALYZE)"
+
+
 @audit_app.command("purge")
 def purge(
     before: dt.datetime | None = typer.Option(None, "--before", formats=["%Y-%m-%d"],
                                               help="Only records before this day (never within their retention)"),
     yes: bool = typer.Option(False, "--yes", help="Confirm: gallring cannot be undone"),
+    vacuum: bool = typer.Option(True, "--vacuum/--no-vacuum",
+                                help="Rewrite the database files afterwards so purged data leaves the disk"),
     database_url: str | None = DB_OPTION,
 ) -> None:
-    """Gallring: remove records past their level's retention; the chains still verify (new bases printed)."""
+    """Gallring: remove records past their level's retention; the chains still verify (new bases printed).
+
+    Then, when anything was purged, VACUUM (SQLite) or VACUUM FULL (PostgreSQL) so the purged
+    records are gone from the database files too.
+    """
     if not yes:
         typer.echo("gallring tar bort poster för gott: lägg till --yes", err=True)
         raise typer.Exit(2)
@@ -152,6 +184,8 @@ def purge(
     deleted = sum(r.deleted for r in results)
     emptied = sum(r.emptied for r in results)
     typer.echo(f"{deleted + emptied} poster gallrade ({deleted} borttagna, {emptied} tömda i väntan på sin tur)")
+    if vacuum and deleted + emptied:
+        typer.echo(f"databasfilerna omskrivna: {vacuum_after_gallring(store.engine)}")
     typer.echo(json.dumps({"cutoffs": {k: v.isoformat() for k, v in cut.items()},
                            "bases": [{"kommun": r.kommun, "base_seq": r.base_seq, "base_hash": r.base_hash}
                                      for r in results]}, indent=2))
