@@ -55,3 +55,16 @@ def test_the_cli_starts_in_under_half_a_second(which, tmp_path):
         assert done.returncode == 0, done.stderr
     print(f"iub {which}: fastest {min(runs):.2f} s of {len(runs)} (all: {', '.join(f'{r:.2f}' for r in runs)})")
     assert min(runs) < 0.5
+
+
+@pytest.mark.parametrize("name", ["up", "catalog", "eligibility", "notify", "audit", "clients", "ops", "docs"])
+def test_every_subcommand_loads_with_its_own_help(name):
+    from typer.testing import CliRunner
+
+    from iub_cli.main import COMMANDS, app
+
+    result = CliRunner().invoke(app, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    assert COMMANDS[name][2].split()[0] in result.output
+    if name == "docs":
+        assert "build" in result.output  # a one-command group stays a group: `iub docs build`

@@ -5,8 +5,10 @@
 - docs/openapi/intake.json: the intake HTTP API (``app.openapi()``);
 - docs/schemas/<module>/<Model>.json: ``model_json_schema()`` of every contract model.
 
-The apps are built with fixed settings (a placeholder Redis URL, no environment) and the per-process
-consumer names are replaced by ``<host>-<pid>``, so the output depends on the code only.
+The apps are built with fixed settings (a placeholder Redis URL, no environment), the per-process
+consumer names are replaced by ``<host>-<pid>``, the clone's own path by ``<repo>``, and channels,
+operations, paths and every components section are sorted by name, so the output depends on the
+code only: identical files in any clone, whatever the registration or import order.
 ``--check`` writes nothing and exits 1 when a committed file differs, is missing or is stale.
 """
 
@@ -45,6 +47,22 @@ def replace_strings(value: Any, old: str, new: str) -> Any:
     if isinstance(value, list):
         return [replace_strings(v, old, new) for v in value]
     return value.replace(old, new) if isinstance(value, str) else value
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SORTED_SECTIONS = ("channels", "operations", "paths", "servers", "webhooks")
+
+
+def _by_key(value: Any) -> Any:
+    return {k: value[k] for k in sorted(value)} if isinstance(value, dict) else value
+
+
+def canonical(doc: dict[str, Any]) -> dict[str, Any]:
+    """An AsyncAPI or OpenAPI document with channels, operations, paths and components sorted by name."""
+    out = {k: (_by_key(v) if k in SORTED_SECTIONS else v) for k, v in doc.items()}
+    if isinstance(out.get("components"), dict):
+        out["components"] = {k: _by_key(v) for k, v in sorted(out["components"].items())}
+    return replace_strings(out, str(REPO_ROOT), "<repo>")
 
 
 def dump_json(value: Any) -> str:
@@ -87,7 +105,7 @@ def settings_for(cls: type, **overrides: Any) -> Any:
 def asyncapi_text(spec_factory: Any) -> str:
     """An AsyncAPI document as YAML, per-process consumer names made stable."""
     doc = spec_factory.to_specification().to_jsonable()
-    return dump_yaml(replace_strings(doc, f"{socket.gethostname()}-{os.getpid()}", "<host>-<pid>"))
+    return dump_yaml(canonical(replace_strings(doc, f"{socket.gethostname()}-{os.getpid()}", "<host>-<pid>")))
 
 
 def stream_service_docs() -> dict[str, str]:
@@ -110,7 +128,7 @@ def intake_docs() -> dict[str, str]:
     from iub_intake.settings import IntakeSettings
 
     api = create_api(settings_for(IntakeSettings, auth_disabled=True))
-    out = {"openapi/intake.json": dump_json(api.openapi())}
+    out = {"openapi/intake.json": dump_json(canonical(api.openapi()))}
     broker = getattr(api.state, "broker", None)
     if broker is not None:
         out["asyncapi/intake.yaml"] = asyncapi_text(AsyncAPI(broker, title="iub intake", version=api.version))
@@ -130,7 +148,10 @@ def schema_docs() -> dict[str, str]:
     for module_name in CONTRACT_MODULES:
         for model in contract_models(module_name):
             schema = {"$schema": JSON_SCHEMA_DIALECT, **model.model_json_schema()}
-            out[f"schemas/{module_name}/{model.__name__}.json"] = dump_json(schema)
+            if isinstance(schema.get("$defs"), dict):
+                schema["$defs"] = _by_key(schema["$defs"])
+            out[f"schemas/{module_name}/{model.__name__}.json"] = dump_json(replace_strings(
+                schema, str(REPO_ROOT), "<repo>"))
     return out
 
 

@@ -37,11 +37,12 @@ def load_command(name: str) -> click.Command:
     """Import one subcommand's module and build its click command."""
     module, attribute, _help = COMMANDS[name]
     target: Any = getattr(importlib.import_module(module), attribute)
-    if not isinstance(target, typer.Typer):
+    if isinstance(target, typer.Typer):  # always a group, as add_typer made it (even with one command)
+        command = typer.main.get_group(target)
+    else:
         single = typer.Typer()
         single.command(name)(target)
-        target = single
-    command = typer.main.get_command(target)
+        command = typer.main.get_command(single)
     command.name = name
     # shell completion is offered once, on `iub` itself
     command.params = [p for p in command.params if p.name not in ("install_completion", "show_completion")]
