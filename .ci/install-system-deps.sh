@@ -2,15 +2,18 @@
 # System packages the tests need, installed only when missing (idempotent, non-interactive).
 #   chromium      the operator dashboard's end-to-end test (/usr/bin/chromium, headless)
 #   redis-server  the private Redis of the test fixtures and `iub up`
+#   prometheus    for promtool: CI checks and unit-tests deploy/prometheus/iub-alerts.yaml and the
+#                 Grafana dashboard's queries (only the tool is used; no Prometheus server is started)
 # Runs as root (CI) or through passwordless sudo; does nothing when everything is present.
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "system deps: present (chromium, redis-server)"
+  echo "system deps: present (chromium, redis-server, promtool)"
   exit 0
 fi
 

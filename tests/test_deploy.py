@@ -9,6 +9,8 @@ on purpose is named in `x-iub-unset` (compose) or the `iub.kommun.se/unset-setti
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import inspect
 import re
 import shutil
@@ -414,3 +416,140 @@ def test_the_image_is_python_311_slim_synced_frozen_and_runs_as_a_non_root_user(
     users = re.findall(r"^USER\s+(\S+)", text, flags=re.M)
     assert users and users[-1].split(":")[0] not in ("root", "0")
     assert compose()["x-service"]["build"] == {"context": "..", "dockerfile": "deploy/Containerfile"}
+
+
+# ---------------------------------------------------------------- alert rules and the Grafana dashboard (issue 14 (8))
+
+PROMETHEUS = DEPLOY / "prometheus"
+RULES = PROMETHEUS / "iub-alerts.yaml"
+DASHBOARD = DEPLOY / "grafana" / "iub-dashboard.json"
+METRIC_DEF = re.compile(r"""(Counter|Gauge|Histogram)\(\s*["'](iub_[a-z0-9_]+)["']""")
+PROMQL_NAME = re.compile(r"\b(iub_[a-z0-9_]+|up)\b")
+ALERTS = {"IubDeadLetters", "IubInformationFailing", "IubPendingTooOld", "IubLagHigh", "IubServiceDown"}
+
+
+def promtool() -> str:
+    """promtool (Debian package prometheus; .ci/install-system-deps.sh installs it), or skip — never in CI."""
+    path = shutil.which("promtool")
+    if path:
+        return path
+    if os.environ.get("CI"):
+        pytest.fail("CI must validate the alert rules: install Debian's prometheus (bash .ci/install-system-deps.sh)")
+    pytest.skip("promtool is missing: apt-get install prometheus")
+
+
+def exported_metrics() -> set[str]:
+    """Every series name the code exports (counters as _total, histograms with their _bucket, _sum, _count)."""
+    names = set()
+    for path in [*ROOT.glob("libs/*/src/**/*.py"), *ROOT.glob("services/*/src/**/*.py")]:
+        for kind, name in METRIC_DEF.findall(path.read_text(encoding="utf-8")):
+            if kind == "Counter":
+                names.add(name if name.endswith("_total") else f"{name}_total")
+            elif kind == "Histogram":
+                names.update(f"{name}{s}" for s in ("_bucket", "_sum", "_count"))
+            else:
+                names.add(name)
+    return names
+
+
+def dashboard_exprs() -> list[str]:
+    doc = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    return [t["expr"] for p in doc["panels"] for t in p.get("targets", [])]
+
+
+def rule_exprs() -> dict[str, str]:
+    groups = yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
+    return {r["alert"]: r["expr"] for g in groups for r in g["rules"]}
+
+
+def test_promtool_checks_the_alert_rules_and_their_unit_tests() -> None:
+    tool = promtool()
+    for argv in ([tool, "check", "rules", str(RULES)], [tool, "test", "rules", str(PROMETHEUS / "iub-alerts.test.yaml")],
+                 [tool, "check", "config", "--syntax-only", str(PROMETHEUS / "prometheus.yml")]):
+        done = subprocess.run(argv, capture_output=True, text=True, cwd=PROMETHEUS, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_alerts_cover_dead_letters_information_pending_age_lag_and_a_service_down() -> None:
+    exprs = rule_exprs()
+    assert ALERTS <= set(exprs)
+    assert "iub_stream_dead_letters" in exprs["IubDeadLetters"] and "> 0" in exprs["IubDeadLetters"]
+    assert 'status="failed"' in exprs["IubInformationFailing"]
+    assert "iub_stream_oldest_pending_seconds" in exprs["IubPendingTooOld"]
+    assert "iub_stream_lag" in exprs["IubLagHigh"]
+    assert exprs["IubServiceDown"].startswith("up")
+
+
+DASHBOARD_SCHEMA = {
+    "type": "object",
+    "required": ["uid", "title", "schemaVersion", "panels", "templating", "time"],
+    "properties": {
+        "uid": {"type": "string", "pattern": "^[a-zA-Z0-9_-]{1,40}$"},
+        "title": {"type": "string", "minLength": 1},
+        "schemaVersion": {"type": "integer", "minimum": 30},
+        "time": {"type": "object", "required": ["from", "to"]},
+        "templating": {"type": "object", "required": ["list"]},
+        "panels": {
+            "type": "array", "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["id", "type", "title", "gridPos"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "type": {"enum": ["row", "stat", "timeseries", "gauge", "table", "text"]},
+                    "title": {"type": "string", "minLength": 1},
+                    "gridPos": {"type": "object", "required": ["x", "y", "w", "h"],
+                                "properties": {"x": {"type": "integer", "minimum": 0, "maximum": 23},
+                                               "w": {"type": "integer", "minimum": 1, "maximum": 24},
+                                               "y": {"type": "integer", "minimum": 0},
+                                               "h": {"type": "integer", "minimum": 1}}},
+                    "targets": {"type": "array", "items": {
+                        "type": "object", "required": ["refId", "expr", "datasource"],
+                        "properties": {"expr": {"type": "string", "minLength": 1},
+                                       "datasource": {"type": "object", "required": ["type", "uid"],
+                                                      "properties": {"type": {"const": "prometheus"}}}}}},
+                },
+                "if": {"properties": {"type": {"not": {"const": "row"}}}},
+                "then": {"required": ["targets", "datasource"], "properties": {"targets": {"minItems": 1}}},
+            },
+        },
+    },
+}
+
+
+def test_the_grafana_dashboard_loads_and_is_well_formed() -> None:
+    import jsonschema_rs  # JSON Schema 2020-12 validator (with schemathesis in the dev dependencies)
+
+    doc = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    errors = [e.message for e in jsonschema_rs.validator_for(DASHBOARD_SCHEMA).iter_errors(doc)]
+    assert errors == []
+    ids = [p["id"] for p in doc["panels"]]
+    assert len(ids) == len(set(ids))
+    cells = set()
+    for p in doc["panels"]:
+        g = p["gridPos"]
+        assert g["x"] + g["w"] <= 24, p["title"]
+        mine = {(g["x"] + dx, g["y"] + dy) for dx in range(g["w"]) for dy in range(g["h"])}
+        assert not cells & mine, f"panel {p['title']!r} overlaps another"
+        cells |= mine
+
+
+def test_every_dashboard_query_is_valid_promql_on_metrics_the_code_exports(tmp_path: Path) -> None:
+    exprs = dashboard_exprs()
+    known = exported_metrics() | {"up"}
+    for expr in [*exprs, *rule_exprs().values()]:
+        unknown = set(PROMQL_NAME.findall(expr)) - known
+        assert not unknown, f"{expr!r} uses {sorted(unknown)}, which no service exports"
+    # promtool parses each query as a recording rule: a syntax error fails here
+    rules = {"groups": [{"name": "dashboard", "rules": [{"record": f"iub:dashboard_query_{i}", "expr": e}
+                                                        for i, e in enumerate(exprs)]}]}
+    path = tmp_path / "dashboard-queries.yaml"
+    path.write_text(yaml.safe_dump(rules), encoding="utf-8")
+    done = subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_dashboard_shows_every_figure_the_alerts_watch() -> None:
+    shown = {n for e in dashboard_exprs() for n in PROMQL_NAME.findall(e)}
+    watched = {n for e in rule_exprs().values() for n in PROMQL_NAME.findall(e)}
+    assert watched <= shown
