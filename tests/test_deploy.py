@@ -9,9 +9,9 @@ on purpose is named in `x-iub-unset` (compose) or the `iub.kommun.se/unset-setti
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import os
-import inspect
 import re
 import shutil
 import subprocess
@@ -464,7 +464,8 @@ def rule_exprs() -> dict[str, str]:
 
 def test_promtool_checks_the_alert_rules_and_their_unit_tests() -> None:
     tool = promtool()
-    for argv in ([tool, "check", "rules", str(RULES)], [tool, "test", "rules", str(PROMETHEUS / "iub-alerts.test.yaml")],
+    for argv in ([tool, "check", "rules", str(RULES)],
+                 [tool, "test", "rules", str(PROMETHEUS / "iub-alerts.test.yaml")],
                  [tool, "check", "config", "--syntax-only", str(PROMETHEUS / "prometheus.yml")]):
         done = subprocess.run(argv, capture_output=True, text=True, cwd=PROMETHEUS, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -472,7 +473,7 @@ def test_promtool_checks_the_alert_rules_and_their_unit_tests() -> None:
 
 def test_the_alerts_cover_dead_letters_information_pending_age_lag_and_a_service_down() -> None:
     exprs = rule_exprs()
-    assert ALERTS <= set(exprs)
+    assert set(exprs) >= ALERTS
     assert "iub_stream_dead_letters" in exprs["IubDeadLetters"] and "> 0" in exprs["IubDeadLetters"]
     assert 'status="failed"' in exprs["IubInformationFailing"]
     assert "iub_stream_oldest_pending_seconds" in exprs["IubPendingTooOld"]
