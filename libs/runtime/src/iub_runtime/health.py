@@ -1,4 +1,14 @@
-"""A tiny HTTP endpoint per stream service: /health (broker + groups) and /metrics (Prometheus)."""
+"""A tiny HTTP endpoint per stream service: liveness, readiness and /metrics (Prometheus).
+
+- ``/health/live``: the process and its event loop answer (no dependency checked: a Redis outage
+  must not make Kubernetes restart every pod);
+- ``/health/ready`` and ``/health``: Redis answers and every consumer group exists;
+- ``/metrics``: the Prometheus registry (with FastStream's own ``RedisPrometheusMiddleware``
+  series where the service adds it).
+
+Served with asyncio streams on the service's own loop (FastStream's ASGI helpers need an ASGI
+server, which the stream services do not run).
+"""
 
 from __future__ import annotations
 
@@ -49,7 +59,9 @@ async def serve_health(rt: Any, port: int | None, host: str = "127.0.0.1") -> as
             path = line.split(b" ")[1].decode() if line.count(b" ") >= 2 else "/"
             if path.startswith("/metrics"):
                 status, ctype, body = 200, CONTENT_TYPE_LATEST, generate_latest()
-            elif path.startswith("/health"):
+            elif path.startswith("/health/live"):
+                status, ctype, body = 200, "application/json", b'{"ok": true, "live": true}'
+            elif path.startswith("/health"):  # /health and /health/ready
                 h = await check_health(rt.redis)
                 status, ctype, body = (200 if h["ok"] else 503), "application/json", json.dumps(h).encode()
             else:

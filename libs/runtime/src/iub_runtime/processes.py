@@ -11,7 +11,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,14 +83,21 @@ class RedisServer:
 
 @dataclass
 class ServiceProcess:
-    """One service process: its name, command and environment."""
+    """One service process: its name, command and environment.
+
+    With ``on_line`` every line the process writes (stdout and stderr) is handed to it, e.g. to
+    print it prefixed with the service's name (``iub up``), and also appended to ``log_path``.
+    """
 
     name: str
     argv: list[str]
     env: dict[str, str]
     log_path: Path | None = None
+    on_line: Callable[[ServiceProcess, str], None] | None = None
+    label: str = ""
     proc: subprocess.Popen | None = None
     _log: object = None
+    _reader: threading.Thread | None = None
 
     def start(self) -> ServiceProcess:
         out = subprocess.DEVNULL
@@ -96,8 +105,22 @@ class ServiceProcess:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
             out = self._log
-        self.proc = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=out)
+        if self.on_line is None:
+            self.proc = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=out)
+            return self
+        self.proc = subprocess.Popen(self.argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self._reader = threading.Thread(target=self._pump, name=f"log-{self.label or self.name}", daemon=True)
+        self._reader.start()
         return self
+
+    def _pump(self) -> None:
+        """Hand every output line to ``on_line`` (and the log file) until the process ends."""
+        assert self.proc is not None and self.proc.stdout is not None and self.on_line is not None
+        for raw in iter(self.proc.stdout.readline, b""):
+            if self._log is not None:
+                self._log.write(raw)
+                self._log.flush()
+            self.on_line(self, raw.decode("utf-8", "replace").rstrip("\n"))
 
     @property
     def pid(self) -> int | None:
@@ -119,6 +142,9 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self._reader is not None:
+            self._reader.join(5)
+            self._reader = None
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -139,19 +165,27 @@ class System:
     audit_port: int | None = None
     processes_per_service: int = 1
     log_dir: Path | None = None
+    # per service: more environment (e.g. audit's clients file) and the first /health + /metrics port
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    metrics_ports: dict[str, int] = field(default_factory=dict)
+    on_line: Callable[[ServiceProcess, str], None] | None = None
     procs: list[ServiceProcess] = field(default_factory=list)
 
     def _env(self, name: str, index: int) -> dict[str, str]:
-        env = {**os.environ, **self.env, "REDIS_URL": self.redis_url}
+        env = {**os.environ, **self.env, **self.service_env.get(name, {}), "REDIS_URL": self.redis_url}
         if name == "intake":
             env["IUB_PORT"] = str(self.http_port + index)
         if name == "audit":  # the partsinsyn endpoint: one port per process
             env["IUB_AUDIT_PORT"] = str(self.audit_port + index if self.audit_port else free_port())
+        if name in self.metrics_ports:
+            env["IUB_METRICS_PORT"] = str(self.metrics_ports[name] + index)
         return env
 
     def make(self, name: str, index: int = 0) -> ServiceProcess:
         log = self.log_dir / f"{name}-{index}.log" if self.log_dir else None
-        return ServiceProcess(name=name, argv=service_argv(name), env=self._env(name, index), log_path=log)
+        label = name if self.processes_per_service == 1 else f"{name}.{index + 1}"
+        return ServiceProcess(name=name, argv=service_argv(name), env=self._env(name, index), log_path=log,
+                              on_line=self.on_line, label=label)
 
     def start(self) -> System:
         for name in SERVICES:
@@ -166,7 +200,8 @@ class System:
         """Start a fresh process in place of one (after a kill)."""
         idx = self.procs.index(proc)
         proc.stop()
-        fresh = ServiceProcess(name=proc.name, argv=proc.argv, env=proc.env, log_path=proc.log_path).start()
+        fresh = ServiceProcess(name=proc.name, argv=proc.argv, env=proc.env, log_path=proc.log_path,
+                               on_line=proc.on_line, label=proc.label).start()
         self.procs[idx] = fresh
         return fresh
 

@@ -7,7 +7,9 @@ from pathlib import Path
 import structlog
 from faststream import FastStream
 from faststream.redis import RedisBroker
+from faststream.redis.prometheus import RedisPrometheusMiddleware
 from faststream.specification import AsyncAPI
+from prometheus_client import REGISTRY
 
 from iub_contracts import streams
 from iub_contracts.catalog_loader import default_catalog_dir, load_catalog
@@ -27,7 +29,8 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
     settings = settings or EligibilitySettings()
     configure_logging("eligibility", json=settings.log_json, level=settings.log_level)
     rt = Runtime(settings=settings, service="eligibility")
-    broker = RedisBroker(settings.redis_url, logger=None, middlewares=[make_canonical_log_middleware(rt)])
+    broker = RedisBroker(settings.redis_url, logger=None, middlewares=[
+        make_canonical_log_middleware(rt), RedisPrometheusMiddleware(registry=REGISTRY, app_name="eligibility")])
     catalog_dir = Path(settings.catalog_dir) if settings.catalog_dir else default_catalog_dir()
     state: dict = {}
 

@@ -10,7 +10,9 @@ import httpx
 import structlog
 from faststream import FastStream
 from faststream.redis import RedisBroker
+from faststream.redis.prometheus import RedisPrometheusMiddleware
 from faststream.specification import AsyncAPI
+from prometheus_client import REGISTRY
 
 from iub_contracts import streams
 from iub_contracts.catalog_loader import default_catalog_dir, load_catalog
@@ -55,7 +57,8 @@ def create_app(settings: NotifySettings | None = None) -> FastStream:
     # httpx logs every request URL at INFO; a callback URL may identify a person
     logging.getLogger("httpx").setLevel(logging.WARNING)
     rt = Runtime(settings=settings, service="notify")
-    broker = RedisBroker(settings.redis_url, logger=None, middlewares=[make_canonical_log_middleware(rt)])
+    broker = RedisBroker(settings.redis_url, logger=None, middlewares=[
+        make_canonical_log_middleware(rt), RedisPrometheusMiddleware(registry=REGISTRY, app_name="notify")])
     catalog_dir = Path(settings.catalog_dir) if settings.catalog_dir else default_catalog_dir()
     state: dict = {}
 
