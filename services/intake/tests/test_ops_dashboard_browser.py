@@ -161,3 +161,49 @@ def test_the_dashboard_refuses_without_the_operator_credential(clean_redis: str,
     with serve(make_app(clean_redis, allowed=False)) as base:
         r = httpx.get(f"{base}{path}", timeout=10)
     assert r.status_code == 401
+
+
+# ---------------------------------------------------------------- /docs and /redoc offline (issue 14 (7))
+
+OFFLINE = ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]  # no CDN can answer
+
+
+def dump_offline(url: str, budget_ms: int = 15000) -> str:
+    """The DOM of a page in a Chromium that can reach nothing but the loopback."""
+    CHROMIUM_FLAGS.extend(OFFLINE)
+    try:
+        return dump_dom(url, budget_ms=budget_ms)
+    finally:
+        del CHROMIUM_FLAGS[-len(OFFLINE):]
+
+
+@pytest.fixture
+def intake_app(clean_redis: str):
+    from intake_support import make_settings, registry
+
+    from iub_intake.app import create_api
+
+    return create_api(make_settings(clean_redis), registry())
+
+
+def test_swagger_ui_renders_every_operation_offline(intake_app) -> None:
+    require_chromium()
+    with serve(intake_app) as base:
+        page = httpx.get(f"{base}/docs").text
+        assert "cdn" not in page.lower() and "https://" not in page  # every asset from this server
+        assert httpx.get(f"{base}/docs-assets/swagger-ui-bundle.js").status_code == 200
+        dom = dump_offline(f"{base}/docs")
+    paths = set(re.findall(r'class="opblock-summary-path"[^>]*data-path="([^"]+)"', dom))
+    assert {"/v1/requests", "/v1/requests/{request_id}", "/v1/telephony/events", "/v1/kommuner"} <= paths, paths
+    assert 'class="opblock opblock-post' in dom
+
+
+def test_redoc_renders_the_operations_offline(intake_app) -> None:
+    require_chromium()
+    with serve(intake_app) as base:
+        page = httpx.get(f"{base}/redoc").text
+        assert "fonts.googleapis" not in page and "cdn" not in page.lower()
+        dom = dump_offline(f"{base}/redoc")
+    assert "redoc-wrap" in dom or "api-content" in dom, "ReDoc did not render"
+    for path in ("/v1/requests", "/v1/telephony/events"):
+        assert path in dom

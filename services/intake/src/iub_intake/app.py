@@ -22,6 +22,7 @@ from iub_contracts.catalog_loader import default_catalog_dir, load_catalog
 from iub_contracts.messages import DecisionMade, InformationGiven
 from iub_intake.access import require
 from iub_intake.api import catalog, preview, requests, telephony
+from iub_intake.api_docs import mount_offline_docs
 from iub_intake.clients import dev_client, load_registry
 from iub_intake.context import Intake
 from iub_intake.middleware import AccessLog, BodyLimit
@@ -91,7 +92,8 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
             await rt.close()
 
     api = FastAPI(title="IUB intake", version="1", summary="Requests for insatser utan individuell behovsprövning",
-                  description=DESCRIPTION, lifespan=lifespan)
+                  description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None)
+    mount_offline_docs(api)  # /docs and /redoc with packaged assets: no CDN
     api.state.intake = intake
 
     @api.exception_handler(ProblemError)
