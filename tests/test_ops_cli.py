@@ -467,3 +467,15 @@ def test_gauge_labels_are_only_contract_streams_and_groups() -> None:
     snap.streams[0].groups.append(odd_group)
     metrics.apply_stream_snapshot(snap)
     assert PNR not in generate_latest().decode()
+
+
+async def test_failed_information_is_counted_newest_first_within_the_cap(clean_redis: str) -> None:
+    from iub_runtime.stream_stats import read_information, server_now_ms
+
+    information(clean_redis, *(["delivered"] * 30), "failed")
+    r = Redis.from_url(clean_redis)
+    try:
+        info = await read_information(r, await server_now_ms(r), cap=5)
+    finally:
+        await r.aclose()
+    assert (info.failed, info.delivered, info.exact) == (1, 4, False)  # the newest five, the failure among them

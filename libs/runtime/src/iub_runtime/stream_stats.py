@@ -220,27 +220,36 @@ async def read_stream(redis: Redis, stream: str, now_ms: int, lag_count_cap: int
     return info
 
 
+def _information_status(raw: Any) -> str | None:
+    """The ``status`` of an InformationGiven entry (a substring test first: pydantic's JSON is compact)."""
+    data = raw if isinstance(raw, bytes) else str(raw).encode()
+    for status in ("failed", "delivered"):
+        if f'"status":"{status}"'.encode() in data:
+            return status
+    try:
+        return json.loads(data).get("status")
+    except (ValueError, AttributeError):
+        return None
+
+
 async def read_information(redis: Redis, now_ms: int, window_s: float = INFORMATION_WINDOW_S,
                            cap: int = LAG_COUNT_CAP) -> InformationStats:
-    """Delivered and failed information in the last window, from the information stream's entries."""
+    """Delivered and failed information in the last window, newest first (at most ``cap`` entries)."""
     out = InformationStats(window_s=window_s)
-    start, seen = str(max(0, now_ms - int(window_s * 1000))), 0
+    start, end, seen = str(max(0, now_ms - int(window_s * 1000))), "+", 0
     while seen < cap:
-        page = await redis.xrange(INFORMATION, min=start, max="+", count=min(_PAGE, cap - seen))
+        page = await redis.xrevrange(INFORMATION, max=end, min=start, count=min(_PAGE, cap - seen))
         if not page:
             return out
         for _id, fields in page:
-            try:
-                status = json.loads(_get(fields, DATA_FIELD, b"{}")).get("status")
-            except ValueError:
-                continue
+            status = _information_status(_get(fields, DATA_FIELD, b"{}"))
             if status == "failed":
                 out.failed += 1
             elif status == "delivered":
                 out.delivered += 1
         seen += len(page)
-        start = f"({_s(page[-1][0])}"
-    out.exact = False
+        end = f"({_s(page[-1][0])}"
+    out.exact = not await redis.xrevrange(INFORMATION, max=end, min=start, count=1)
     return out
 
 
