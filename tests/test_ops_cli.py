@@ -293,7 +293,7 @@ async def test_dead_consumers_with_nothing_pending_are_forgotten_and_others_kept
     import subprocess
     import sys
 
-    from iub_runtime.streams import forget_dead_consumers
+    from iub_runtime.streams import ALIVE_KEY, forget_dead_consumers, mark_alive
 
     seed(clean_redis, entries=3, delivered=0)
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -301,21 +301,38 @@ async def test_dead_consumers_with_nothing_pending_are_forgotten_and_others_kept
     host = socket.gethostname()
     r = Redis.from_url(clean_redis)
     try:
+        await mark_alive(r, ttl_s=180)  # this process' heartbeat, as its housekeeping writes it
+        await r.set(ALIVE_KEY.format(base="pod-b-12"), "1", ex=180)  # a live process on another host
         for name, count in ((f"{host}-{dead_pid}", 0), (f"{host}-{dead_pid}-claimer", 0),
-                            (f"{host}-{os.getpid()}", 0), ("other-host-7", 1)):
+                            (f"{host}-{os.getpid()}", 0), ("pod-a-7", 1), ("pod-b-12-claimer", 0)):
             await r.xgroup_createconsumer(streams.REQUESTS, streams.GROUP_ELIGIBILITY, name)
             if count:
                 await r.xreadgroup(streams.GROUP_ELIGIBILITY, name, {streams.REQUESTS: ">"}, count=count)
-        assert await forget_dead_consumers(r) == 2  # the dead process' two names, at once (not idle for long)
-        names = {c["name"].decode() for c in await r.xinfo_consumers(streams.REQUESTS, streams.GROUP_ELIGIBILITY)}
-        assert names == {f"{host}-{os.getpid()}", "other-host-7"}  # alive, and one with a pending entry
-        await r.xreadgroup(streams.GROUP_ELIGIBILITY, "other-host-7", {streams.REQUESTS: "0"})
-        await r.xack(streams.REQUESTS, streams.GROUP_ELIGIBILITY,
-                     *[i for i, _ in await r.xrange(streams.REQUESTS, count=1)])
-        await asyncio.sleep(0.05)
-        assert await forget_dead_consumers(r, idle_ms=10) >= 1  # another host's: once idle with nothing pending
-        names = {c["name"].decode() for c in await r.xinfo_consumers(streams.REQUESTS, streams.GROUP_ELIGIBILITY)}
-        assert "other-host-7" not in names
+
+        def names():
+            return r.xinfo_consumers(streams.REQUESTS, streams.GROUP_ELIGIBILITY)
+
+        assert await forget_dead_consumers(r) == 2  # the dead process' two names, at once, not after an hour
+        kept = {c["name"].decode() for c in await names()}
+        assert kept == {f"{host}-{os.getpid()}", "pod-a-7", "pod-b-12-claimer"}  # alive, or something pending
+        # pod-a (no heartbeat: gone) loses its name as soon as its entry is done
+        ((entry_id, _),) = await r.xrange(streams.REQUESTS, count=1)
+        await r.xack(streams.REQUESTS, streams.GROUP_ELIGIBILITY, entry_id)
+        assert await forget_dead_consumers(r) == 1
+        assert "pod-a-7" not in {c["name"].decode() for c in await names()}
+    finally:
+        await r.aclose()
+
+
+async def test_a_consumer_given_an_entry_meanwhile_is_never_deleted(clean_redis: str) -> None:
+    from iub_runtime.streams import delete_consumer_if_empty
+
+    seed(clean_redis, entries=1, delivered=1)  # host-1 holds the entry
+    r = Redis.from_url(clean_redis)
+    try:
+        assert await delete_consumer_if_empty(r, streams.REQUESTS, streams.GROUP_ELIGIBILITY, "host-1") is False
+        (g,) = (await read_snapshot(r, [streams.REQUESTS])).streams[0].groups
+        assert g.pending == 1 and [c.name for c in g.consumers] == ["host-1"]
     finally:
         await r.aclose()
 

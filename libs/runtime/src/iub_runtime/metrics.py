@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from iub_contracts.streams import ALL_STREAMS, CONSUMERS
 from iub_runtime.settings import RuntimeSettings
 from iub_runtime.stream_stats import StreamsSnapshot, read_snapshot
-from iub_runtime.streams import forget_dead_consumers, rewrite_aof_if_due
+from iub_runtime.streams import forget_dead_consumers, mark_alive, rewrite_aof_if_due
 
 MESSAGES = Counter(
     "iub_messages_total", "Messages handled", ["service", "stream", "outcome"]
@@ -83,11 +83,13 @@ _settings: RuntimeSettings | None = None
 
 
 async def housekeep(redis: Redis, settings: RuntimeSettings | None = None) -> None:
-    """After the minute's trim: forget dead consumers, rewrite the AOF when due (trimmed data off disk)."""
+    """After the minute's trim: renew this process' heartbeat, forget the consumers of dead processes,
+    rewrite the AOF when due (trimmed data off disk)."""
     global _settings
     s = settings or _settings or RuntimeSettings()
     _settings = s
-    await forget_dead_consumers(redis, idle_ms=int(s.dead_consumer_idle_s * 1000))
+    await mark_alive(redis, ttl_s=int(s.alive_ttl_s))
+    await forget_dead_consumers(redis)
     if s.aof_rewrite_hours > 0 and await rewrite_aof_if_due(redis, s.aof_rewrite_hours * 3600):
         AOF_REWRITES.inc()
 

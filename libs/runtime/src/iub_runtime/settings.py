@@ -28,8 +28,8 @@ class RuntimeSettings(BaseSettings):
         default=6.0, ge=0, le=24,
         description="Rewrite Redis' AOF this often so trimmed personal data leaves the disk (≤ 24 h; 0: never)",
     )
-    dead_consumer_idle_s: float = Field(
-        default=60.0, gt=0, description="A consumer with nothing pending and idle this long is forgotten"
+    alive_ttl_s: float = Field(
+        default=180.0, ge=90, description="A process' heartbeat lasts this long; then its idle consumers are forgotten"
     )
     dedupe_ttl_hours: float = Field(default=168.0, gt=0, description="How long effects are deduplicated")
     log_level: str = "INFO"

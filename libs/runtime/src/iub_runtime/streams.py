@@ -81,34 +81,72 @@ def process_gone(name: str) -> bool:
     return False
 
 
-async def forget_idle_consumers(redis: Redis, stream: str, group: str, idle_ms: int) -> int:
-    """Delete consumers with nothing pending whose process is gone (this host) or idle > idle_ms.
+# KEYS[1] stream; ARGV[1] group, ARGV[2] consumer. Deletes the consumer only if it has nothing
+# pending at that instant (a check and a delete in two calls could drop an entry delivered between them).
+_DELETE_IF_IDLE = """
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local name, pending
+  for i = 1, #c, 2 do
+    if c[i] == 'name' then name = c[i + 1] elseif c[i] == 'pending' then pending = c[i + 1] end
+  end
+  if name == ARGV[2] then
+    if pending == 0 then return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2]) end
+    return -1
+  end
+end
+return -2
+"""
 
-    Live consumers poll every few hundred ms (XREADGROUP and XAUTOCLAIM refresh their idle
-    time), so a consumer idle for a minute belongs to a process that died on another host.
-    A consumer with pending entries is kept: the claimers take those over first.
-    """
+
+async def delete_consumer_if_empty(redis: Redis, stream: str, group: str, name: str) -> bool:
+    """XGROUP DELCONSUMER only while the consumer has nothing pending (atomic, in a script)."""
+    return int(await redis.eval(_DELETE_IF_IDLE, 1, stream, group, name)) == 0
+
+
+async def forget_idle_consumers(redis: Redis, stream: str, group: str, idle_ms: int) -> int:
+    """Delete consumers with nothing pending whose process is gone (this host) or idle > idle_ms."""
     removed = 0
     for c in await redis.xinfo_consumers(stream, group):
         name = c["name"].decode() if isinstance(c["name"], bytes) else c["name"]
         if int(c["pending"]) == 0 and (int(c["idle"]) > idle_ms or process_gone(name)):
-            await redis.xgroup_delconsumer(stream, group, name)
-            removed += 1
+            removed += await delete_consumer_if_empty(redis, stream, group, name)
     return removed
 
 
-DEAD_CONSUMER_IDLE_MS = 60_000
+ALIVE_KEY = "iub:alive:{base}"
 
 
-async def forget_dead_consumers(redis: Redis, idle_ms: int = DEAD_CONSUMER_IDLE_MS) -> int:
-    """``forget_idle_consumers`` over every contract group (run by the housekeeping every minute)."""
+def consumer_base(name: str) -> str:
+    """``host-pid`` of a consumer name ``host-pid[-role]`` (the process it belongs to)."""
+    found = _pid_of(name)
+    return f"{found[0]}-{found[1]}" if found else name
+
+
+async def mark_alive(redis: Redis, ttl_s: int) -> None:
+    """This process' heartbeat (its consumers' base name), renewed by the housekeeping every minute."""
+    await redis.set(ALIVE_KEY.format(base=consumer_name()), "1", ex=ttl_s)
+
+
+async def forget_dead_consumers(redis: Redis) -> int:
+    """Delete, over every contract group, the consumers of dead processes that have nothing pending.
+
+    A process is dead when its pid is gone (this host) or its heartbeat key expired (any host:
+    every service renews ``iub:alive:<host-pid>`` each minute). Redis' own idle time cannot tell,
+    since on 7.0 it counts from the last delivery, so a quiet live consumer looks idle.
+    """
     removed = 0
     for stream, groups in CONSUMERS.items():
         for group in groups:
             try:
-                removed += await forget_idle_consumers(redis, stream, group, idle_ms)
+                consumers = await redis.xinfo_consumers(stream, group)
             except ResponseError:  # the stream or group does not exist (yet)
                 continue
+            for c in consumers:
+                name = c["name"].decode() if isinstance(c["name"], bytes) else c["name"]
+                if int(c["pending"]):
+                    continue
+                if process_gone(name) or not await redis.exists(ALIVE_KEY.format(base=consumer_base(name))):
+                    removed += await delete_consumer_if_empty(redis, stream, group, name)
     return removed
 
 
