@@ -394,9 +394,11 @@ def test_each_deployment_has_health_probes_resources_and_a_disruption_budget(ser
     (c,) = [c for c in spec["containers"] if c["name"] == service]
     assert c["command"] == ["python", "-m", f"iub_{service}"]
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
-    for probe in ("readinessProbe", "livenessProbe"):
+    # the stream services' liveness does not depend on Redis (an outage must not restart every pod)
+    separate = service in ("eligibility", "notify")
+    for probe, path in (("readinessProbe", "/health/ready"), ("livenessProbe", "/health/live")):
         get = c[probe]["httpGet"]
-        assert get["path"] == "/health" and get["port"] in ports
+        assert get["path"] == (path if separate else "/health") and get["port"] in ports
     env, _ = container_env(overlay, service)
     assert ports["metrics"] == int(env["IUB_METRICS_PORT"])
     if service == "intake":

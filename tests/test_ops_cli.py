@@ -496,3 +496,27 @@ async def test_failed_information_is_counted_newest_first_within_the_cap(clean_r
     finally:
         await r.aclose()
     assert (info.failed, info.delivered, info.exact) == (1, 4, False)  # the newest five, the failure among them
+
+
+async def test_liveness_and_readiness_are_separate(clean_redis: str) -> None:
+    import httpx
+
+    from iub_runtime.health import serve_health
+
+    class Rt:
+        redis = None  # Redis not connected (or down): live, but not ready
+
+    port = free_port()
+    server = await serve_health(Rt(), port)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            assert (await http.get("/health/live")).status_code == 200
+            assert (await http.get("/health/ready")).status_code == 503
+            assert (await http.get("/health")).status_code == 503
+            Rt.redis = Redis.from_url(clean_redis)
+            seed(clean_redis, entries=0, delivered=0)
+            assert (await http.get("/health/ready")).json()["ok"] is True
+            assert "iub_stream_lag" in (await http.get("/metrics")).text
+            await Rt.redis.aclose()
+    finally:
+        server.close()
