@@ -100,7 +100,7 @@ async def refresh_stream_gauges(redis: Redis) -> StreamsSnapshot:
     Runtime's housekeeping calls this every minute right after trimming the streams, which is
     when the AOF rewrite must follow; so the rewrite and the dead-consumer sweep ride on it.
     """
+    await housekeep(redis)  # first: the heartbeat must not wait on a slow or failing snapshot
     snapshot = await read_snapshot(redis, ALL_STREAMS, lag_count_cap=1_000)  # every service, every minute: cheap
     apply_stream_snapshot(snapshot)
-    await housekeep(redis)
     return snapshot
