@@ -111,6 +111,19 @@ def test_iub_up_runs_the_kundcenter_channel_end_to_end_with_prefixed_logs(tmp_pa
         assert status == "informed"  # not information_failed / no_telephony_reply_url
         assert event["call_ref"] not in "\n".join(out.lines)  # the call reference stays off the terminal
 
+        # operators are told the truth: the drained system is OK with lag 0 (from ids), no dead letters
+        ops_env = {**env, "REDIS_URL": f"redis://127.0.0.1:{env['IUB_REDIS_PORT']}/0"}
+        deadline = time.monotonic() + 30
+        while True:
+            status_run = subprocess.run([str(iub), "ops", "status", "--json", "--max-lag", "0"], env=ops_env,
+                                        capture_output=True, text=True, timeout=30)
+            if status_run.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert status_run.returncode == 0, status_run.stdout[-3000:]
+        snapshot = json.loads(status_run.stdout)
+        assert snapshot["ok"] and snapshot["information"]["delivered"] >= 1 and snapshot["information"]["failed"] == 0
+
         # partsinsyn answers with the per-run development key (not 503 "not configured")
         key = (tmp_path / "var" / "dev-insyn-key.txt").read_text().strip()
         insyn = httpx.post(f"http://127.0.0.1:{port + 2}/v1/insyn", json={"personnummer": "191212121212"},
