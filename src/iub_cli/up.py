@@ -114,44 +114,45 @@ def up(
     say = lambda text: printer.line("iub up", text)  # noqa: E731
     audit_port = port + processes + 1  # after intake's ports: 8082 with one process each
     metrics = {"eligibility": port + 2 * processes + 1, "notify": port + 3 * processes + 1}
-    server = None
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        server = RedisServer(data_dir=var_dir / "redis", port=int(os.environ.get("IUB_REDIS_PORT", "6380"))).start()
-        redis_url = server.url
-        say(f"redis-server (AOF, appendfsync always) at {redis_url}, data in {var_dir / 'redis'}")
-    else:
-        say("using REDIS_URL from the environment")
-
-    env = {"IUB_VAR_DIR": str(var_dir), "IUB_LOG_JSON": os.environ.get("IUB_LOG_JSON", "false")}
-    service_env: dict[str, dict[str, str]] = {name: {} for name in SERVICES}
-    if not (os.environ.get("IUB_CLIENTS_FILE") or os.environ.get("IUB_CLIENTS_JSON")):
-        # local development: no client credentials configured, so intake runs in its explicit dev mode
-        env["IUB_AUTH_DISABLED"] = "true"
-        env["IUB_DEV_WEBHOOK_SECRET"] = os.environ.get("IUB_DEV_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
-        say("no IUB_CLIENTS_FILE/IUB_CLIENTS_JSON: intake runs WITHOUT authentication (development only)")
-        clients_file, insyn_key = dev_insyn_client(var_dir)
-        service_env["audit"]["IUB_CLIENTS_FILE"] = str(clients_file)
-    else:
-        insyn_key = None
-    signing_secret = os.environ.get("IUB_SIGNING_SECRET") or secrets.token_urlsafe(32)
-    env["IUB_SIGNING_SECRET"] = signing_secret
-    sink = None
-    if not os.environ.get("IUB_TELEPHONY_REPLY_URL"):
-        sink = TelephonySink(signing_secret, port + 4 * processes + 1,
-                             on_reply=lambda text: printer.line("kundcenter", text)).start()
-        service_env["notify"]["IUB_TELEPHONY_REPLY_URL"] = sink.url
-
-    def on_line(proc: ServiceProcess, text: str) -> None:
-        printer.line(proc.label, text)
-
-    system = System(redis_url=redis_url, env=env, http_port=port, audit_port=audit_port,
-                    processes_per_service=processes, log_dir=(var_dir / "logs") if logs_to_files else None,
-                    service_env=service_env, metrics_ports=metrics, on_line=on_line if show_logs else None)
+    server: RedisServer | None = None
+    sink: TelephonySink | None = None
+    system: System | None = None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    try:
+    try:  # whatever fails on the way, what was started is stopped
+        env = {"IUB_VAR_DIR": str(var_dir), "IUB_LOG_JSON": os.environ.get("IUB_LOG_JSON", "false")}
+        service_env: dict[str, dict[str, str]] = {name: {} for name in SERVICES}
+        insyn_key = None
+        if not (os.environ.get("IUB_CLIENTS_FILE") or os.environ.get("IUB_CLIENTS_JSON")):
+            # local development: no client credentials configured, so intake runs in its explicit dev mode
+            env["IUB_AUTH_DISABLED"] = "true"
+            env["IUB_DEV_WEBHOOK_SECRET"] = os.environ.get("IUB_DEV_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
+            say("no IUB_CLIENTS_FILE/IUB_CLIENTS_JSON: intake runs WITHOUT authentication (development only)")
+            clients_file, insyn_key = dev_insyn_client(var_dir)
+            service_env["audit"]["IUB_CLIENTS_FILE"] = str(clients_file)
+        signing_secret = os.environ.get("IUB_SIGNING_SECRET") or secrets.token_urlsafe(32)
+        env["IUB_SIGNING_SECRET"] = signing_secret
+        if not os.environ.get("IUB_TELEPHONY_REPLY_URL"):
+            sink = TelephonySink(signing_secret, port + 4 * processes + 1,
+                                 on_reply=lambda text: printer.line("kundcenter", text)).start()
+            service_env["notify"]["IUB_TELEPHONY_REPLY_URL"] = sink.url
+
+        redis_url = os.environ.get("REDIS_URL")
+        if not redis_url:
+            server = RedisServer(data_dir=var_dir / "redis",
+                                 port=int(os.environ.get("IUB_REDIS_PORT", "6380"))).start()
+            redis_url = server.url
+            say(f"redis-server (AOF, appendfsync always) at {redis_url}, data in {var_dir / 'redis'}")
+        else:
+            say("using REDIS_URL from the environment")
+
+        def on_line(proc: ServiceProcess, text: str) -> None:
+            printer.line(proc.label, text)
+
+        system = System(redis_url=redis_url, env=env, http_port=port, audit_port=audit_port,
+                        processes_per_service=processes, log_dir=(var_dir / "logs") if logs_to_files else None,
+                        service_env=service_env, metrics_ports=metrics, on_line=on_line if show_logs else None)
         system.start()
         say("started " + ", ".join(f"{p.label}[pid {p.pid}]" for p in system.procs) + "; waiting until ready")
         try:
@@ -176,10 +177,10 @@ def up(
                 break
     finally:
         say("stopping services…")
-        system.stop()
+        if system is not None:
+            system.stop()
         if sink is not None:
             sink.stop()
         if server is not None:
             server.stop()
         say("stopped.")
-
