@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -45,16 +46,27 @@ def test_a_command_imports_only_what_it_needs(which, tmp_path):
 
 @pytest.mark.parametrize("which", ["help", "check"])
 def test_the_cli_starts_in_under_half_a_second(which, tmp_path):
+    import resource
+
     iub = Path(sys.executable).with_name("iub")
     argv = [str(iub), "--help"] if which == "help" else [str(iub), *check_argv(tmp_path)]
-    runs = []
+    walls, cpus = [], []
     for _ in range(5):  # the fastest of five: other work on a shared machine only ever adds time
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-        runs.append(time.perf_counter() - start)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         assert done.returncode == 0, done.stderr
-    print(f"iub {which}: fastest {min(runs):.2f} s of {len(runs)} (all: {', '.join(f'{r:.2f}' for r in runs)})")
-    assert min(runs) < 0.5
+    load = os.getloadavg()[0]
+    print(f"iub {which}: fastest {min(walls):.2f} s wall, {min(cpus):.2f} s CPU (load {load:.1f}; "
+          f"walls {', '.join(f'{w:.2f}' for w in walls)})")
+    assert min(cpus) < 0.5
+    # wall time measures the machine as much as the command: held to 0.5 s while the machine is not
+    # oversubscribed (more runnable processes than cores); the CPU time above holds either way
+    if load <= (os.cpu_count() or 1):
+        assert min(walls) < 0.5
 
 
 @pytest.mark.parametrize("name", ["up", "catalog", "eligibility", "notify", "audit", "clients", "ops", "docs"])
