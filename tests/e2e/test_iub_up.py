@@ -124,6 +124,18 @@ def test_iub_up_runs_the_kundcenter_channel_end_to_end_with_prefixed_logs(tmp_pa
         snapshot = json.loads(status_run.stdout)
         assert snapshot["ok"] and snapshot["information"]["delivered"] >= 1 and snapshot["information"]["failed"] == 0
 
+        # the services' minute housekeeping: heartbeats, and the AOF rewritten after the trims (issue 13 (4))
+        import redis as redis_sync
+
+        from iub_runtime.streams import AOF_REWRITE_KEY
+
+        client = redis_sync.Redis.from_url(ops_env["REDIS_URL"])
+        try:
+            assert client.exists(AOF_REWRITE_KEY) and client.info("persistence")["aof_rewrites"] >= 1
+            assert len(client.keys("iub:alive:*")) == 4  # one heartbeat per service process
+        finally:
+            client.close()
+
         # partsinsyn answers with the per-run development key (not 503 "not configured")
         key = (tmp_path / "var" / "dev-insyn-key.txt").read_text().strip()
         insyn = httpx.post(f"http://127.0.0.1:{port + 2}/v1/insyn", json={"personnummer": "191212121212"},
