@@ -9,7 +9,7 @@ import re
 
 # 10 or 12 digits, optional separator (-, +, space) before the last four. Samordningsnummer
 # (day + 60) has the same shape. Digits glued to other digits are not matched.
-PERSONNUMMER_RE = re.compile(r"(?<!\d)(?:19|20)?\d{6}[-+ ]?\d{4}(?!\d)")
+PERSONNUMMER_RE = re.compile(r"(?<!\d)(?:18|19|20)?\d{6}[-+ ]?\d{4}(?!\d)")
 # Swedish and international phone numbers: +46 70-123 45 67, 070-1234567, 0771-123 456
 PHONE_RE = re.compile(r"(?<![\w])(?:\+\d{1,3}[\s-]?|0)\d{1,4}(?:[\s-]?\d){5,10}(?!\d)")
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import ipaddress
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,3 +31,18 @@ class RuntimeSettings(BaseSettings):
     log_json: bool | None = None
     metrics_port: int | None = Field(default=None, description="Serve /health and /metrics here")
     metrics_host: str = Field(default="127.0.0.1", description="Bind address of /health and /metrics (0.0.0.0 in pods)")
+    dev_mode: bool = Field(
+        default=False, description="Development only (IUB_DEV_MODE): a generated or missing signing secret is accepted"
+    )
+    callback_allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="Networks (CIDR, JSON list) app callbacks may reach although not public, e.g. "
+        '["127.0.0.0/8"] for local development and tests; plain http only to these. Default: none',
+    )
+
+    @field_validator("callback_allowed_networks")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        for cidr in v:
+            ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad network, which is no secret
+        return v

@@ -30,6 +30,7 @@ from iub_intake.problems import ProblemError, field_problems, from_error, proble
 from iub_intake.ratelimit import RateLimiter
 from iub_intake.settings import IntakeSettings
 from iub_intake.status import record_many
+from iub_runtime import urlpolicy
 from iub_runtime.auth import ClientRegistry, Operation
 from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
 from iub_runtime.health import check_health
@@ -46,7 +47,8 @@ Every call except `/health` needs the client's API key (`Authorization: Bearer <
 """
 
 
-def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry | None = None) -> FastAPI:
+def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry | None = None,
+               resolver: urlpolicy.Resolver | None = None) -> FastAPI:
     """Build the intake API and its stream consumers (refuses to build without clients or explicit dev mode)."""
     settings = settings or IntakeSettings()
     configure_logging("intake", json=settings.log_json, level=settings.log_level)
@@ -54,6 +56,8 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
     rt = Runtime(settings=settings, service="intake")
     intake = Intake(settings=settings, rt=rt, registry=registry,
                     dev=dev_client(settings) if registry is None else None)
+    if resolver is not None:  # tests: names resolved without DNS
+        intake.resolver = resolver
     broker = RedisBroker(settings.redis_url, logger=None, middlewares=[make_canonical_log_middleware(rt)])
     catalog_dir = Path(settings.catalog_dir) if settings.catalog_dir else default_catalog_dir()
 

@@ -20,6 +20,7 @@ from iub_notify.handler import Notifier
 from iub_notify.ledger import DeliveryLedger
 from iub_notify.settings import NotifySettings
 from iub_notify.texts import Templates
+from iub_runtime import urlpolicy
 from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
 from iub_runtime.health import serve_health
 from iub_runtime.logging import configure_logging
@@ -40,7 +41,7 @@ def build_notifier(rt: Runtime, settings: NotifySettings, client: httpx.AsyncCli
         templates=Templates(Path(settings.templates_dir) if settings.templates_dir else None),
         deliverers={
             "poll": PollDeliverer(),
-            "app_callback": AppCallbackDeliverer(poster),
+            "app_callback": AppCallbackDeliverer(poster, urlpolicy.networks(settings.callback_allowed_networks)),
             "telephony": TelephonyDeliverer(poster, settings.telephony_reply_url),
         },
         ledger=ledger,
@@ -77,7 +78,7 @@ def create_app(settings: NotifySettings | None = None) -> FastStream:
     async def _start() -> None:
         await rt.connect()
         await rt.prepare_streams()
-        state["http"] = httpx.AsyncClient()
+        state["http"] = httpx.AsyncClient(follow_redirects=False)
         state["notifier"] = build_notifier(rt, settings, state["http"], catalog_dir)
         state["health"] = await serve_health(rt, settings.metrics_port, settings.metrics_host)
         log.info("notify_started", catalog_version=state["notifier"].catalog.version,
