@@ -94,7 +94,8 @@ async def test_a_callback_under_the_clients_prefix_to_a_public_address_is_accept
 
 
 async def test_a_client_without_prefixes_may_not_use_callbacks_at_all(ssrf_http, r):
-    resp = await ssrf_http.post("/v1/requests", json=body(PREFIX), headers={"Authorization": f"Bearer {KEYS['app-sala']}"})
+    resp = await ssrf_http.post("/v1/requests", json=body(PREFIX),
+                                headers={"Authorization": f"Bearer {KEYS['app-sala']}"})
     assert resp.status_code == 422
     assert xlen(r) == 0
 

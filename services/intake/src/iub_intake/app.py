@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from faststream.redis import RedisBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
@@ -33,7 +34,7 @@ from iub_intake.status import record_many
 from iub_runtime import urlpolicy
 from iub_runtime.auth import ClientRegistry, Operation
 from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
-from iub_runtime.health import check_health
+from iub_runtime.health import check_health, serve_health
 from iub_runtime.logging import configure_logging
 
 log = structlog.get_logger("iub.intake")
@@ -84,6 +85,7 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
         await rt.prepare_streams()
         intake.state["limiter"] = RateLimiter(rt.redis, settings.rate_window_s)
         await broker.start()
+        health_server = await serve_health(rt, settings.metrics_port, settings.metrics_host)
         if registry is None:
             log.warning("intake_auth_disabled", reason="IUB_AUTH_DISABLED=true: every caller may do everything")
         log.info("intake_started", port=settings.port, catalog_version=intake.catalog.version,
@@ -91,11 +93,14 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
         try:
             yield
         finally:
+            if health_server is not None:
+                health_server.close()
             await broker.stop()
             await rt.close()
 
     api = FastAPI(title="IUB intake", version="1", summary="Requests for insatser utan individuell behovsprövning",
-                  description=DESCRIPTION, lifespan=lifespan)
+                  description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
     api.state.intake = intake
 
     @api.exception_handler(ProblemError)
@@ -125,10 +130,28 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
         h = await check_health(rt.redis)
         return JSONResponse(h, status_code=200 if h["ok"] else 503)
 
-    @api.get("/metrics", tags=["drift"], include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        """Prometheus metrics (no personal data in any label)."""
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    operator = [Depends(require(Operation.OPS_READ, browser=True))]
+    if settings.metrics_port is None:
+
+        @api.get("/metrics", tags=["drift"], include_in_schema=False, dependencies=operator)
+        async def prometheus_metrics() -> Response:
+            """Prometheus metrics, for the operator credential only (or on IUB_METRICS_PORT, not here)."""
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    # the API description: public or behind any client key (IUB_DOCS_PUBLIC; private by default in production)
+    docs_guard = [] if settings.docs_are_public() else [Depends(require(None, browser=True))]
+
+    @api.get("/openapi.json", include_in_schema=False, dependencies=docs_guard)
+    async def openapi_document() -> JSONResponse:
+        return JSONResponse(api.openapi())
+
+    @api.get("/docs", include_in_schema=False, dependencies=docs_guard)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{api.title} – API")
+
+    @api.get("/redoc", include_in_schema=False, dependencies=docs_guard)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{api.title} – API")
 
     for module in (catalog, requests, preview, telephony):
         api.include_router(module.router)

@@ -6,13 +6,13 @@ from fastapi import APIRouter, Depends, Path
 
 from iub_contracts.api import InsatsList, KommunList
 from iub_contracts.calendar import request_day
-from iub_intake.access import check_kommun, require
+from iub_intake.access import AuthFirstRoute, check_kommun, require
 from iub_intake.context import Intake, get_intake
 from iub_intake.domain.catalog_view import insatser_view, kommun_view
 from iub_intake.problems import ProblemError, problem_responses
 from iub_runtime.auth import ClientConfig, Operation
 
-router = APIRouter(tags=["katalog"])
+router = APIRouter(tags=["katalog"], route_class=AuthFirstRoute)
 KOMMUN = Path(min_length=1, max_length=80, description="Kommun id, e.g. 'sala' (see /v1/kommuner)")
 
 
