@@ -10,6 +10,22 @@ from pathlib import Path
 import typer
 
 from iub_runtime.processes import RedisServer, System, wait_until
+from iub_runtime.signing import generate
+
+
+def run_secrets(var_dir: Path) -> dict[str, str]:
+    """Signing secrets for this run (never defaults): from the environment, else generated into a 0600 file."""
+    names = ("IUB_SIGNING_SECRET", "IUB_DEV_WEBHOOK_SECRET")
+    out = {n: os.environ.get(n) or generate() for n in names}
+    path = var_dir / "secrets" / "run.env"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("".join(f"{n}={v}\n" for n, v in out.items()))
+    generated = [n for n in names if not os.environ.get(n)]
+    typer.echo(f"signing secrets of this run ({', '.join(generated) or 'from the environment'}) in {path}")
+    return out
 
 
 def up(
@@ -29,10 +45,10 @@ def up(
     else:
         typer.echo("using REDIS_URL from the environment")
     env = {"IUB_VAR_DIR": str(var_dir)}
+    env.update(run_secrets(var_dir))
     if not (os.environ.get("IUB_CLIENTS_FILE") or os.environ.get("IUB_CLIENTS_JSON")):
         # local development: no client credentials configured, so intake runs in its explicit dev mode
         env["IUB_AUTH_DISABLED"] = "true"
-        env["IUB_DEV_WEBHOOK_SECRET"] = os.environ.get("IUB_DEV_WEBHOOK_SECRET", "dev-webhook-secret-change-me")
         typer.echo("no IUB_CLIENTS_FILE/IUB_CLIENTS_JSON: intake runs WITHOUT authentication (development only)")
     system = System(
         redis_url=redis_url,

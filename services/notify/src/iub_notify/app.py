@@ -24,13 +24,14 @@ from iub_runtime import urlpolicy
 from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
 from iub_runtime.health import serve_health
 from iub_runtime.logging import configure_logging
+from iub_runtime.signing import require_secret
 
 log = structlog.get_logger("iub.notify")
 
 
 def build_notifier(rt: Runtime, settings: NotifySettings, client: httpx.AsyncClient, catalog_dir: Path) -> Notifier:
     """The handler with its adapters, once Redis is connected."""
-    poster = SignedPoster(client, settings.signing_secret, retries=settings.delivery_retries,
+    poster = SignedPoster(client, settings.signing_secret or "", retries=settings.delivery_retries,
                           base_delay_s=settings.delivery_base_delay_s, max_delay_s=settings.delivery_max_delay_s,
                           timeout_s=settings.delivery_timeout_s)
     ledger = DeliveryLedger(rt.redis, ttl_s=int(settings.dedupe_ttl_hours * 3600), lease_s=settings.delivery_lease_s)
@@ -53,6 +54,13 @@ def create_app(settings: NotifySettings | None = None) -> FastStream:
     """Build the notify service."""
     settings = settings or NotifySettings()
     configure_logging("notify", json=settings.log_json, level=settings.log_level)
+    # refuses (InsecureSecret) an empty or default signing secret outside explicit development mode
+    secret, generated = require_secret(settings.signing_secret, setting="IUB_SIGNING_SECRET",
+                                       development=settings.development())
+    if generated:
+        log.warning("signing_secret_generated", reason="IUB_DEV_MODE without IUB_SIGNING_SECRET: a random one "
+                    "for this process; receivers cannot verify callbacks")
+    settings = settings.model_copy(update={"signing_secret": secret})
     # httpx logs every request URL at INFO; a callback URL may identify a person
     logging.getLogger("httpx").setLevel(logging.WARNING)
     rt = Runtime(settings=settings, service="notify")
