@@ -30,6 +30,7 @@ from iub_runtime.auth import ClientRegistry, Operation
 from iub_runtime.health import check_health
 from iub_runtime.logging import configure_logging
 from iub_runtime.ratelimit import RateLimiter
+from iub_runtime.signing import require_secret
 
 log = structlog.get_logger("iub.audit")
 
@@ -96,6 +97,8 @@ def create_api(settings: AuditSettings | None = None, registry: ClientRegistry |
 
     limiter: dict[str, RateLimiter] = {}
     guard = insyn.Guard(lambda: registry, lambda: limiter.get("insyn"), settings.insyn_rate_per_minute)
+    if settings.insyn_log_key is not None:  # a configured key is a secret: never a default (InsecureSecret)
+        require_secret(settings.insyn_log_key, setting="IUB_INSYN_LOG_KEY", development=settings.development())
     lookups = insyn.LookupLog(lambda: svc.store, insyn_log.load_key(
         settings.insyn_log_key, Path(settings.var_dir) / "insyn-log.key"), lambda: svc.rt.clock())
 
