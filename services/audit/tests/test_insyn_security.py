@@ -116,3 +116,21 @@ def test_insyn_is_rate_limited_per_client_across_the_window(clean_redis, tmp_pat
         r = redis.Redis.from_url(clean_redis)
         assert 0 < r.pttl("iub:insyn-rate:audit:insyn:all-hl") <= 60_000
         r.close()
+
+
+def test_a_body_over_the_limit_is_refused_before_parsing_and_405_names_the_allowed_methods(store, tmp_path):
+    client = api_for(store, tmp_path)
+    big = client.post("/v1/insyn", content=b"{" + b" " * 20_000 + b"}", headers=auth("all-hl"))
+    assert big.status_code == 413 and big.headers["content-type"] == "application/problem+json"
+    wrong = client.request("TRACE", "/health")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET"
+    assert wrong.headers["content-type"] == "application/problem+json"
+
+
+def test_every_documented_problem_is_problem_json_with_its_headers(store, tmp_path):
+    doc = api_for(store, tmp_path, docs_public=True).get("/openapi.json").json()
+    responses = doc["paths"]["/v1/insyn"]["post"]["responses"]
+    for status in ("401", "403", "413", "422", "429", "503"):
+        assert "application/problem+json" in responses[status]["content"], status
+    assert "WWW-Authenticate" in responses["401"]["headers"] and "Retry-After" in responses["429"]["headers"]
+    assert "503" in doc["paths"]["/health"]["get"]["responses"]

@@ -28,11 +28,13 @@ from iub_audit.settings import AuditSettings
 from iub_contracts.api import FieldProblem
 from iub_runtime.auth import ClientRegistry, Operation
 from iub_runtime.health import check_health
+from iub_runtime.http_limits import BodyLimit
 from iub_runtime.logging import configure_logging
 from iub_runtime.ratelimit import RateLimiter
 from iub_runtime.signing import require_secret
 
 log = structlog.get_logger("iub.audit")
+MAX_BODY_BYTES = 16_384  # an insyn body is a personnummer and a few kommun ids
 
 DESCRIPTION = """Partsinsyn (förvaltningslagen) in the individual-level documentation (14 kap. 3 § SoL).
 
@@ -138,7 +140,7 @@ def create_api(settings: AuditSettings | None = None, registry: ClientRegistry |
         return insyn.problem_response(insyn.Problem(exc.status_code, str(exc.detail)[:200],
                                                     headers=dict(getattr(exc, "headers", None) or {})))
 
-    @api.get("/health", tags=["drift"])
+    @api.get("/health", tags=["drift"], responses={503: {"description": "Redis or a consumer group is missing"}})
     async def health() -> JSONResponse:
         """Broker reachable and consumer groups present (no credential needed)."""
         h = await check_health(svc.rt.redis)
@@ -168,5 +170,6 @@ def create_api(settings: AuditSettings | None = None, registry: ClientRegistry |
         return get_redoc_html(openapi_url="/openapi.json", title="IUB audit – API")
 
     api.include_router(insyn.build_router(lambda: svc.store, guard, lookups))
+    api.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, titles=insyn.TITLES)  # before any parsing
     api.state.service = svc
     return api

@@ -27,7 +27,7 @@ from iub_intake.clients import dev_client, load_registry
 from iub_intake.context import Intake
 from iub_intake.middleware import AccessLog, BodyLimit
 from iub_intake.ops_dashboard import build_ops_router
-from iub_intake.problems import ProblemError, field_problems, from_error, problem
+from iub_intake.problems import ProblemError, field_problems, from_error, problem, problem_responses
 from iub_intake.ratelimit import RateLimiter
 from iub_intake.settings import IntakeSettings
 from iub_intake.status import record_many
@@ -124,7 +124,7 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
         log.warning("redis_unavailable", error_type=type(exc).__name__)
         return problem(503, "Tjänsten är tillfälligt otillgänglig", headers={"Retry-After": "5"})
 
-    @api.get("/health", tags=["drift"])
+    @api.get("/health", tags=["drift"], responses={503: {"description": "Redis or a consumer group is missing"}})
     async def health() -> JSONResponse:
         """Broker reachable and consumer groups present (no credential needed)."""
         h = await check_health(rt.redis)
@@ -156,7 +156,8 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
     for module in (catalog, requests, preview, telephony):
         api.include_router(module.router)
     # the operator dashboard: read-only, operator credential (Basic in a browser: password = API key)
-    api.include_router(build_ops_router(lambda: rt.redis, require(Operation.OPS_READ, browser=True)))
+    api.include_router(build_ops_router(lambda: rt.redis, require(Operation.OPS_READ, browser=True)),
+                       responses=problem_responses(401, 403, 413, 429, 503))
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:

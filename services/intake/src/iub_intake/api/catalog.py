@@ -16,7 +16,7 @@ router = APIRouter(tags=["katalog"], route_class=AuthFirstRoute)
 KOMMUN = Path(min_length=1, max_length=80, description="Kommun id, e.g. 'sala' (see /v1/kommuner)")
 
 
-@router.get("/v1/kommuner", response_model=KommunList, responses=problem_responses(401, 403, 429, 503))
+@router.get("/v1/kommuner", response_model=KommunList, responses=problem_responses(401, 403, 413, 429, 503))
 async def list_kommuner(
     intake: Intake = Depends(get_intake), client: ClientConfig = Depends(require(Operation.CATALOG_READ))
 ) -> KommunList:
@@ -28,7 +28,7 @@ async def list_kommuner(
 
 
 @router.get("/v1/kommuner/{kommun}/insatser", response_model=InsatsList,
-            responses=problem_responses(401, 403, 404, 422, 429, 503))
+            responses=problem_responses(401, 403, 404, 413, 422, 429, 503))
 async def list_insatser(
     kommun: str = KOMMUN,
     intake: Intake = Depends(get_intake),

@@ -49,7 +49,7 @@ async def post_request(
 
 
 @router.get("/v1/requests/{request_id}", response_model=RequestStatus,
-            responses=problem_responses(401, 403, 404, 422, 429, 503))
+            responses=problem_responses(401, 403, 404, 413, 422, 429, 503))
 async def get_request(
     request_id: uuid.UUID,
     intake: Intake = Depends(get_intake),
