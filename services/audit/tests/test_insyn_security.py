@@ -74,7 +74,8 @@ def test_every_lookup_is_recorded_with_who_when_which_requests_and_never_the_per
     with store.engine.connect() as conn:
         insyn_log.ensure_table(store.engine)
         before = conn.execute(select(func.count()).select_from(insyn_log.lookups)).scalar_one()
-    first = client.post("/v1/insyn", json={"personnummer": "811218-9876"}, headers=auth("ostersund-hl"))
+    first = client.post("/v1/insyn", json={"personnummer": "811218-9876", "requested_by": "hl-4711"},
+                        headers=auth("ostersund-hl"))
     assert first.status_code == 200
     assert client.post("/v1/insyn", json={"personnummer": PNR, "kommuner": ["sala"]},
                        headers=auth("ostersund-hl")).status_code == 403
@@ -87,6 +88,7 @@ def test_every_lookup_is_recorded_with_who_when_which_requests_and_never_the_per
     assert sorted(rows[0]["request_ids"]) == sorted(rec["request_id"] for rec in shown)
     assert len(rows[0]["request_ids"]) == 2
     assert rows[0]["kommuner"] == ["ostersund"] and rows[0]["at"] is not None
+    assert (rows[0]["requested_by"], rows[1]["requested_by"]) == ("hl-4711", None)
     with store.engine.connect() as conn:
         everything = conn.execute(select(insyn_log.lookups)).all()
     assert len(everything) == before + 3

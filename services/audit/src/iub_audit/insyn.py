@@ -167,7 +167,7 @@ class LookupLog:
     _ready: set[int] = field(default_factory=set)
 
     async def record(self, who: ClientConfig, kommuner: list[str] | None, pnr: str, outcome: str,
-                     request_ids: list[str]) -> None:
+                     request_ids: list[str], requested_by: str | None = None) -> None:
         """Append one lookup (in a thread: the store is synchronous); the table is created on first use."""
         engine = self.get_store().engine
         if id(engine) not in self._ready:
@@ -175,7 +175,7 @@ class LookupLog:
             self._ready.add(id(engine))
         await asyncio.to_thread(insyn_log.record, engine, self.key, at=self.clock(),
                                 client_id=who.id, kommuner=kommuner, personnummer12=pnr, outcome=outcome,
-                                request_ids=request_ids)
+                                request_ids=request_ids, requested_by=requested_by)
 
 
 def build_router(get_store: Callable[[], AuditStore], guard: Guard, lookups: LookupLog) -> APIRouter:
@@ -194,10 +194,11 @@ def build_router(get_store: Callable[[], AuditStore], guard: Guard, lookups: Loo
         try:
             kommuner = scope(who, body.kommuner)
         except Problem:
-            await lookups.record(who, body.kommuner, pnr, "refused_scope", [])
+            await lookups.record(who, body.kommuner, pnr, "refused_scope", [], body.requested_by)
             raise
         rows = await asyncio.to_thread(get_store().export_person, pnr, kommuner)
-        await lookups.record(who, kommuner, pnr, "shown", sorted({str(r.get("request_id")) for r in rows}))
+        await lookups.record(who, kommuner, pnr, "shown", sorted({str(r.get("request_id")) for r in rows}),
+                             body.requested_by)
         # who looked, where and how much: never whom
         log.info("insyn_lookup", client_id=who.id, kommuner=kommuner or ["*"], records=len(rows))
         return JSONResponse(InsynResponse(records=rows, count=len(rows)).model_dump(mode="json"),

@@ -30,6 +30,7 @@ lookups = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", DateTime(timezone=True), nullable=False, index=True),
     Column("client_id", String(80), nullable=False),
+    Column("requested_by", String(80), nullable=True),  # the handläggare's staff id, when the client gives it
     Column("kommuner", Text, nullable=False),  # JSON list; ["*"] for every kommun
     Column("subject", String(64), nullable=False, index=True),  # HMAC-SHA256(key, personnummer12), hex
     Column("key_id", String(16), nullable=False),  # which key made the subject (rotation)
@@ -73,11 +74,12 @@ def ensure_table(engine: Engine) -> None:
 
 
 def record(engine: Engine, key: LookupKey, *, at: dt.datetime, client_id: str, kommuner: list[str] | None,
-           personnummer12: str, outcome: str, request_ids: list[str]) -> None:
+           personnummer12: str, outcome: str, request_ids: list[str], requested_by: str | None = None) -> None:
     """Append one lookup."""
     with engine.begin() as conn:
         conn.execute(insert(lookups).values(
-            at=at, client_id=client_id, kommuner=json.dumps(kommuner or ["*"]), subject=key.subject(personnummer12),
+            at=at, client_id=client_id, requested_by=requested_by, kommuner=json.dumps(kommuner or ["*"]),
+            subject=key.subject(personnummer12),
             key_id=key.key_id, outcome=outcome, records=len(request_ids), request_ids=json.dumps(request_ids)))
 
 
