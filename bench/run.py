@@ -38,6 +38,7 @@ from iub_contracts import streams
 from iub_contracts.facts import ApplicantFacts
 from iub_contracts.messages import Channel, RequestReceived
 from iub_runtime.processes import RedisServer, System, free_port, wait_until
+from iub_runtime.signing import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 BODIES = [
@@ -225,7 +226,8 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="iub-bench-"))
     server = RedisServer(data_dir=tmp / "redis").start()
     port = free_port()
-    env = {"IUB_VAR_DIR": str(tmp), "IUB_LOG_JSON": "true", "IUB_AUTH_DISABLED": "true"}
+    env = {"IUB_VAR_DIR": str(tmp), "IUB_LOG_JSON": "true", "IUB_AUTH_DISABLED": "true",
+           "IUB_SIGNING_SECRET": generate()}  # notify refuses to start without a signing secret
     system = System(redis_url=server.url, env=env, http_port=port, processes_per_service=args.processes,
                     log_dir=tmp / "logs").start()
     base = f"http://127.0.0.1:{port}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import sys
 import threading
@@ -22,8 +21,9 @@ import typer
 from iub_cli.dev_sink import TelephonySink
 from iub_runtime.auth import hash_key, new_key
 from iub_runtime.processes import SERVICES, RedisServer, ServiceProcess, System
+from iub_runtime.signing import generate
 
-DEV_WEBHOOK_SECRET = "dev-webhook-secret-change-me"  # named in the README; intake's dev-mode Kundcenter client
+SECRET_NAMES = ("IUB_SIGNING_SECRET", "IUB_DEV_WEBHOOK_SECRET")  # both named in the README
 COLOURS = {"intake": "36", "eligibility": "33", "audit": "35", "notify": "32", "redis": "34", "sink": "31"}
 
 
@@ -100,6 +100,18 @@ def dev_insyn_client(var_dir: Path) -> tuple[Path, str]:
     return path, key
 
 
+def run_secrets(var_dir: Path) -> tuple[dict[str, str], Path, list[str]]:
+    """Signing secrets for this run (never defaults): from the environment, else generated into a 0600 file."""
+    out = {n: os.environ.get(n) or generate() for n in SECRET_NAMES}
+    path = var_dir / "secrets" / "run.env"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("".join(f"{n}={v}\n" for n, v in out.items()))
+    return out, path, [n for n in SECRET_NAMES if not os.environ.get(n)]
+
+
 def up(
     port: int = typer.Option(8080, help="HTTP port of intake; the other services use the ports after it"),
     processes: int = typer.Option(1, min=1, help="Processes per service (same consumer group)"),
@@ -122,17 +134,18 @@ def up(
         signal.signal(sig, lambda *_: stop.set())
     try:  # whatever fails on the way, what was started is stopped
         env = {"IUB_VAR_DIR": str(var_dir), "IUB_LOG_JSON": os.environ.get("IUB_LOG_JSON", "false")}
+        run_env, secrets_path, generated = run_secrets(var_dir)
+        env.update(run_env)
+        say(f"signing secrets of this run ({', '.join(generated) or 'from the environment'}) in {secrets_path}")
         service_env: dict[str, dict[str, str]] = {name: {} for name in SERVICES}
         insyn_key = None
         if not (os.environ.get("IUB_CLIENTS_FILE") or os.environ.get("IUB_CLIENTS_JSON")):
             # local development: no client credentials configured, so intake runs in its explicit dev mode
             env["IUB_AUTH_DISABLED"] = "true"
-            env["IUB_DEV_WEBHOOK_SECRET"] = os.environ.get("IUB_DEV_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
             say("no IUB_CLIENTS_FILE/IUB_CLIENTS_JSON: intake runs WITHOUT authentication (development only)")
             clients_file, insyn_key = dev_insyn_client(var_dir)
             service_env["audit"]["IUB_CLIENTS_FILE"] = str(clients_file)
-        signing_secret = os.environ.get("IUB_SIGNING_SECRET") or secrets.token_urlsafe(32)
-        env["IUB_SIGNING_SECRET"] = signing_secret
+        signing_secret = env["IUB_SIGNING_SECRET"]
         if not os.environ.get("IUB_TELEPHONY_REPLY_URL"):
             sink = TelephonySink(signing_secret, port + 4 * processes + 1,
                                  on_reply=lambda text: printer.line("kundcenter", text)).start()
@@ -167,8 +180,7 @@ def up(
             f" and {metrics['notify']}")
         if sink is not None:
             say(f"Kundcenter replies go to the local sink {sink.url} (GET http://127.0.0.1:{sink.port}/ lists them)")
-        say(f"Kundcenter webhooks: POST /v1/telephony/events signed with IUB_DEV_WEBHOOK_SECRET "
-            f"({'from the environment' if 'IUB_DEV_WEBHOOK_SECRET' in os.environ else DEV_WEBHOOK_SECRET})")
+        say(f"Kundcenter webhooks: POST /v1/telephony/events signed with IUB_DEV_WEBHOOK_SECRET (in {secrets_path})")
         say("Ctrl-C stops everything.")
         while not stop.wait(1):
             dead = [p for p in system.procs if not p.alive()]

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from iub_runtime.processes import RedisServer, System, free_port, wait_until
+from iub_runtime.signing import generate
 
 E2E_ENV = {
     "IUB_CLAIM_IDLE_MS": "1000",
@@ -20,6 +21,7 @@ E2E_ENV = {
     "IUB_DELIVERY_RETRIES": "2",
     "IUB_DELIVERY_BASE_DELAY_S": "0.05",
     "IUB_AUTH_DISABLED": "true",  # intake's explicit development mode: the e2e tests test the pipeline
+    "IUB_SIGNING_SECRET": generate(),  # notify refuses to start without one (never a default)
 }
 
 

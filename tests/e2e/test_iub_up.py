@@ -16,7 +16,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from iub_cli.up import DEV_WEBHOOK_SECRET
 from iub_runtime import webhooks
 from iub_runtime.processes import free_port
 
@@ -82,7 +81,11 @@ def test_iub_up_runs_the_kundcenter_channel_end_to_end_with_prefixed_logs(tmp_pa
         for name in ("intake", "eligibility", "audit", "notify"):
             assert f"✓ {name} ready" in text
             assert any(line.startswith(f"{name:<14}| ") for line in out.lines), f"no prefixed line of {name}"
-        assert DEV_WEBHOOK_SECRET in text
+        secrets_file = tmp_path / "var" / "secrets" / "run.env"
+        assert f"IUB_DEV_WEBHOOK_SECRET (in {secrets_file})" in text  # where the run's secret is, never the secret
+        run_env = dict(line.split("=", 1) for line in secrets_file.read_text().splitlines())
+        dev_webhook_secret = run_env["IUB_DEV_WEBHOOK_SECRET"]
+        assert dev_webhook_secret not in text
 
         # eligibility and notify: liveness, readiness and metrics (with FastStream's own series)
         for service_port in (port + 3, port + 4):
@@ -98,7 +101,7 @@ def test_iub_up_runs_the_kundcenter_channel_end_to_end_with_prefixed_logs(tmp_pa
         msg_id, ts = f"msg_{uuid.uuid4().hex}", int(time.time())
         resp = httpx.post(f"http://127.0.0.1:{port}/v1/telephony/events", content=body, timeout=10, headers={
             "content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(ts),
-            "webhook-signature": webhooks.sign(DEV_WEBHOOK_SECRET, msg_id, ts, body)})
+            "webhook-signature": webhooks.sign(dev_webhook_secret, msg_id, ts, body)})
         assert resp.status_code == 202, resp.text
         rid = resp.json()["request_id"]
         out.wait_for(f"information.given for request {rid} (signature verified)", timeout=60)

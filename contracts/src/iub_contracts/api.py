@@ -303,6 +303,8 @@ class InsynRequest(BaseModel):
     personnummer: str = Field(min_length=10, max_length=13, description="10 or 12 digits, with or without '-'/'+'")
     kommuner: list[str] | None = Field(default=None, max_length=300,
                                        description="Limit to these kommuner (default: every kommun of the client)")
+    requested_by: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,80}$",
+                                     description="Staff id of the handläggare asking (kept in the lookup log)")
 
 
 class InsynResponse(BaseModel):

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PERSONNUMMER_12 = r"^(19|20)\d{6}\d{4}$"
+PERSONNUMMER_12 = r"^(18|19|20)\d{10}$"  # 18xx: born before 1900, written with "+" (100 years or older)
 
 
 class Guardian(BaseModel):

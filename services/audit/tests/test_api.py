@@ -16,7 +16,8 @@ from iub_audit.settings import AuditSettings
 from iub_contracts import streams
 from iub_runtime.auth import ClientConfig, ClientRegistry, Operation, hash_key
 
-KEYS = {"ostersund-hl": "key-ostersund-handlaggare", "all-hl": "key-every-kommun", "intake-app": "key-app-backend"}
+KEYS = {"ostersund-hl": "key-ostersund-handlaggare", "all-hl": "key-every-kommun", "intake-app": "key-app-backend",
+        "operator": "key-operator-prometheus"}
 REGISTRY = ClientRegistry([
     ClientConfig(id="ostersund-hl", name="Handläggare Östersund", key_sha256=[hash_key(KEYS["ostersund-hl"])],
                  kommuner=["ostersund"], operations=[Operation.INSYN]),
@@ -24,6 +25,8 @@ REGISTRY = ClientRegistry([
                  operations=[Operation.INSYN]),
     ClientConfig(id="intake-app", name="Appen", key_sha256=[hash_key(KEYS["intake-app"])], kommuner=["*"],
                  operations=[Operation.REQUESTS_CREATE]),
+    ClientConfig(id="operator", name="Drift", key_sha256=[hash_key(KEYS["operator"])], kommuner=["*"],
+                 operations=[Operation.OPS_READ]),
 ])
 SALA_INDIVIDUAL = ("sala", "skuldradgivning-och-skuldsanering")
 
@@ -109,13 +112,15 @@ def test_without_configured_clients_insyn_is_unavailable_rather_than_open(store,
     assert r.status_code == 503
 
 
-def test_metrics_are_served_without_a_credential(client):
-    r = client.get("/metrics")
+def test_metrics_need_the_operator_credential(client):
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=auth("all-hl")).status_code == 403
+    r = client.get("/metrics", headers=auth("operator"))
     assert r.status_code == 200 and "iub_audit_records_total" in r.text
 
 
 def test_the_openapi_document_describes_insyn_as_a_post(client):
-    doc = client.get("/openapi.json").json()
+    doc = client.get("/openapi.json", headers=auth("all-hl")).json()
     assert list(doc["paths"]["/v1/insyn"]) == ["post"]
 
 

@@ -121,3 +121,14 @@ async def test_development_mode_accepts_telephony_signed_with_the_dev_secret(cle
     headers = {k: v for k, v in signed("phone-sala", raw, secret=secret).items() if k != "Authorization"}
     async with started(api) as http:
         assert (await http.post("/v1/telephony/events", content=raw, headers=headers)).status_code == 202
+
+
+@pytest.mark.parametrize("secret", ["dev-webhook-secret-change-me", "CHANGE-ME-long-random-signing-secret",
+                                    "aaaaaaaaaaaaaaaaaaaa", "whsec_YWJjZGVmZ2hpams="])
+def test_a_telephony_client_with_a_default_or_weak_webhook_secret_stops_intake(secret):
+    data = json.loads(clients_json())
+    next(c for c in data["clients"] if c["id"] == "phone-sala")["webhook_secret"] = secret
+    with pytest.raises(ClientsConfigError, match="phone-sala: webhook_secret") as exc:
+        load_registry(settings(clients_json=json.dumps(data)))
+    assert secret not in str(exc.value)
+    assert load_registry(settings(clients_json=json.dumps(data), dev_mode=True)) is not None

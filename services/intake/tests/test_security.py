@@ -123,9 +123,49 @@ async def test_a_key_is_accepted_in_either_header(http, style):
     assert (await http.get("/v1/kommuner", headers=headers)).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/health", "/openapi.json", "/docs"])
-async def test_health_and_the_api_description_stay_open(http, path):
-    assert (await http.get(path)).status_code == 200
+async def test_health_stays_open(http):
+    assert (await http.get("/health")).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/openapi.json", "/docs", "/redoc"])
+async def test_the_api_description_is_private_by_default_and_public_by_setting(http, clean_redis, path):
+    assert (await http.get(path)).status_code == 401
+    assert (await http.get(path, headers=bearer("app-sala"))).status_code == 200
+    basic = httpx.BasicAuth("any", KEYS["operator"])
+    assert (await http.get(path, auth=basic)).status_code == 200  # a browser opening /docs
+    for settings, code in (({"docs_public": True}, 200), ({"dev_mode": True}, 200),
+                           ({"dev_mode": True, "docs_public": False}, 401)):
+        async with started(create_api(make_settings(clean_redis, **settings), registry())) as other:
+            assert (await other.get(path)).status_code == code, settings
+
+
+async def test_metrics_need_the_operator_credential_or_live_on_their_own_port(http, clean_redis):
+    assert (await http.get("/metrics")).status_code == 401
+    assert (await http.get("/metrics", headers=bearer("app-sala"))).status_code == 403
+    ok = await http.get("/metrics", headers=bearer("operator"))
+    assert ok.status_code == 200 and "iub_" in ok.text
+    async with started(create_api(make_settings(clean_redis, metrics_port=0), registry())) as other:
+        assert (await other.get("/metrics", headers=bearer("operator"))).status_code == 404
+
+
+MALFORMED = [b"{", b'{"kommun": ', b"[]", b'{"kommun": 5}', b'{"nope": 1}', b"\xff\xfe", b""]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [r for r in ROUTES if r[0] == "POST"],
+                         ids=[i for i, r in zip(ROUTE_IDS, ROUTES, strict=True) if r[0] == "POST"])
+@pytest.mark.parametrize("raw", MALFORMED)
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer iub_not-a-key"}, {"X-API-Key": "x"}])
+async def test_an_unauthenticated_malformed_body_gets_401_not_422(http, r, method, path, body, raw, headers):
+    resp = await http.request(method, path, content=raw, headers={**headers, "content-type": "application/json"})
+    assert resp.status_code == 401, resp.text
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert xlen(r) == 0
+
+
+async def test_an_authenticated_malformed_body_still_gets_422(http):
+    resp = await http.post("/v1/requests", content=b"{",
+                           headers={**bearer("app-sala"), "content-type": "application/json"})
+    assert resp.status_code == 422
 
 
 async def test_a_client_over_its_rate_gets_429_with_retry_after(http):

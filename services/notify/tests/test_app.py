@@ -33,7 +33,7 @@ async def until(predicate, timeout: float = 15.0, interval: float = 0.02) -> Non
 async def test_an_audit_record_on_the_stream_becomes_one_information_event(
     redis, http, catalog, templates, clean_redis
 ):
-    app = create_app(NotifySettings(redis_url=clean_redis))
+    app = create_app(NotifySettings(redis_url=clean_redis, dev_mode=True))
     writer = RecordingWriter()
     async with Receiver((200,)) as rx:
         app.iub_state["notifier"] = make_notifier(redis, http, catalog, templates, writer=writer)
@@ -47,14 +47,15 @@ async def test_an_audit_record_on_the_stream_becomes_one_information_event(
 
 
 def test_the_http_client_does_not_log_callback_urls(clean_redis):
-    create_app(NotifySettings(redis_url=clean_redis))
+    create_app(NotifySettings(redis_url=clean_redis, dev_mode=True))
     assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
 
 
 async def test_a_consumer_that_dies_between_sending_and_acking_is_redelivered_without_a_second_post(
     redis, http, catalog, templates, clean_redis
 ):
-    settings = NotifySettings(redis_url=clean_redis, claim_idle_ms=200, polling_interval_ms=20, max_deliveries=5)
+    settings = NotifySettings(redis_url=clean_redis, dev_mode=True, claim_idle_ms=200, polling_interval_ms=20,
+                              max_deliveries=5)
     app = create_app(settings)
     rt = app.iub_runtime
     await rt.connect()

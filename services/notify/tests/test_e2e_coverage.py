@@ -29,7 +29,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 SECRET = "e2e-signing-secret"
 ENV = {"IUB_CLAIM_IDLE_MS": "1000", "IUB_MAX_DELIVERIES": "5", "IUB_LOG_JSON": "true",
        "IUB_DELIVERY_RETRIES": "2", "IUB_DELIVERY_BASE_DELAY_S": "0.05", "IUB_SIGNING_SECRET": SECRET,
-       "IUB_AUTH_DISABLED": "true"}  # intake in its explicit development mode
+       "IUB_AUTH_DISABLED": "true",  # intake in its explicit development mode
+       "IUB_CALLBACK_ALLOWED_NETWORKS": "[\"127.0.0.0/8\"]"}  # the test receivers are local (explicit)
 
 
 def requests_to_send(ok_url: str, bad_url: str) -> list[tuple[str, dict]]:

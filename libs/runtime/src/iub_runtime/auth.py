@@ -16,7 +16,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from iub_runtime import urlpolicy
 
 KeyHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
@@ -49,8 +51,20 @@ class ClientConfig(BaseModel):
         default=None, min_length=16, description="Telephony platforms: Standard Webhooks signing secret"
     )
     callback_url_prefixes: list[str] = Field(
-        default_factory=list, description="App backends: allowed callback URL prefixes (empty: any https URL)"
+        default_factory=list,
+        description="App backends: allowed callback URL prefixes, e.g. https://app.example.se/callbacks/ "
+        "(empty: the client may not use callbacks)",
     )
+
+    @field_validator("callback_url_prefixes")
+    @classmethod
+    def _prefixes_are_urls(cls, v: list[str]) -> list[str]:
+        for i, prefix in enumerate(v):
+            try:
+                urlpolicy.parse(prefix)
+            except urlpolicy.UrlRefused as exc:
+                raise ValueError(f"callback_url_prefixes[{i}]: {exc}") from None
+        return v
 
     @model_validator(mode="after")
     def _telephony_needs_secret(self) -> ClientConfig:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import ipaddress
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,3 +38,31 @@ class RuntimeSettings(BaseSettings):
     log_json: bool | None = None
     metrics_port: int | None = Field(default=None, description="Serve /health and /metrics here")
     metrics_host: str = Field(default="127.0.0.1", description="Bind address of /health and /metrics (0.0.0.0 in pods)")
+    dev_mode: bool = Field(
+        default=False, description="Development only (IUB_DEV_MODE): a generated or missing signing secret is accepted"
+    )
+    docs_public: bool | None = Field(
+        default=None,
+        description="HTTP services: /docs, /redoc and /openapi.json without a credential (true) or only with a "
+        "valid client key (false); default: public in development mode, private otherwise",
+    )
+    callback_allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="Networks (CIDR, JSON list) app callbacks may reach although not public, e.g. "
+        '["127.0.0.0/8"] for local development and tests; plain http only to these. Default: none',
+    )
+
+    def development(self) -> bool:
+        """Explicit development mode: IUB_DEV_MODE, or a service's own (intake: IUB_AUTH_DISABLED)."""
+        return self.dev_mode or bool(getattr(self, "auth_disabled", False))
+
+    def docs_are_public(self) -> bool:
+        """Whether the API description answers without a credential (private by default in production)."""
+        return self.docs_public if self.docs_public is not None else self.development()
+
+    @field_validator("callback_allowed_networks")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        for cidr in v:
+            ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad network, which is no secret
+        return v

@@ -14,6 +14,7 @@ import uvicorn
 
 from iub_audit.app import ClientsConfigError, create_api, create_app
 from iub_audit.settings import AuditSettings
+from iub_runtime.signing import InsecureSecret
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -34,7 +35,7 @@ def main() -> None:
     settings = AuditSettings()
     try:
         api = create_api(settings)
-    except ClientsConfigError as exc:
+    except (ClientsConfigError, InsecureSecret) as exc:
         print(f"iub audit: {exc}", file=sys.stderr)
         sys.exit(2)
     try:

@@ -23,6 +23,14 @@ class AuditSettings(RuntimeSettings):
                       description="Port of the insyn API, /health and /metrics (IUB_AUDIT_PORT)")
     clients_file: str | None = Field(default=None, description="JSON file of clients (IUB_CLIENTS_FILE)")
     clients_json: str | None = Field(default=None, description="The same JSON in a variable (IUB_CLIENTS_JSON)")
+    insyn_rate_per_minute: int = Field(
+        default=30, ge=1, description="Partsinsyn lookups per client and minute (also capped by the client's rate)"
+    )
+    insyn_log_key: str | None = Field(
+        default=None, min_length=32,
+        description="Secret keying the hash of the person in the insyn lookup log; default a key file "
+        "<IUB_VAR_DIR>/insyn-log.key created on first start (keep it outside the database's backups)",
+    )
     retention_days_individual: int = Field(default=3650, ge=1, description="Gallring of 14 kap 3 § records")
     retention_days_anonymised: int = Field(default=1825, ge=1, description="Gallring of 14 kap 5 § records")
     retention_days_advisory: int = Field(default=1825, ge=1, description="Gallring of 14 kap 4 § records")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
@@ -27,13 +27,14 @@ from iub_intake.clients import dev_client, load_registry
 from iub_intake.context import Intake
 from iub_intake.middleware import AccessLog, BodyLimit
 from iub_intake.ops_dashboard import build_ops_router
-from iub_intake.problems import ProblemError, field_problems, from_error, problem
+from iub_intake.problems import ProblemError, field_problems, from_error, problem, problem_responses
 from iub_intake.ratelimit import RateLimiter
 from iub_intake.settings import IntakeSettings
 from iub_intake.status import record_many
+from iub_runtime import urlpolicy
 from iub_runtime.auth import ClientRegistry, Operation
 from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
-from iub_runtime.health import check_health
+from iub_runtime.health import check_health, serve_health
 from iub_runtime.logging import configure_logging
 
 log = structlog.get_logger("iub.intake")
@@ -47,7 +48,8 @@ Every call except `/health` needs the client's API key (`Authorization: Bearer <
 """
 
 
-def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry | None = None) -> FastAPI:
+def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry | None = None,
+               resolver: urlpolicy.Resolver | None = None) -> FastAPI:
     """Build the intake API and its stream consumers (refuses to build without clients or explicit dev mode)."""
     settings = settings or IntakeSettings()
     configure_logging("intake", json=settings.log_json, level=settings.log_level)
@@ -55,6 +57,8 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
     rt = Runtime(settings=settings, service="intake")
     intake = Intake(settings=settings, rt=rt, registry=registry,
                     dev=dev_client(settings) if registry is None else None)
+    if resolver is not None:  # tests: names resolved without DNS
+        intake.resolver = resolver
     broker = RedisBroker(settings.redis_url, logger=None, middlewares=[make_canonical_log_middleware(rt)])
     catalog_dir = Path(settings.catalog_dir) if settings.catalog_dir else default_catalog_dir()
 
@@ -81,6 +85,7 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
         await rt.prepare_streams()
         intake.state["limiter"] = RateLimiter(rt.redis, settings.rate_window_s)
         await broker.start()
+        health_server = await serve_health(rt, settings.metrics_port, settings.metrics_host)
         if registry is None:
             log.warning("intake_auth_disabled", reason="IUB_AUTH_DISABLED=true: every caller may do everything")
         log.info("intake_started", port=settings.port, catalog_version=intake.catalog.version,
@@ -88,12 +93,14 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
         try:
             yield
         finally:
+            if health_server is not None:
+                health_server.close()
             await broker.stop()
             await rt.close()
 
     api = FastAPI(title="IUB intake", version="1", summary="Requests for insatser utan individuell behovsprövning",
-                  description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None)
-    mount_offline_docs(api)  # /docs and /redoc with packaged assets: no CDN
+                  description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
     api.state.intake = intake
 
     @api.exception_handler(ProblemError)
@@ -117,21 +124,34 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
         log.warning("redis_unavailable", error_type=type(exc).__name__)
         return problem(503, "Tjänsten är tillfälligt otillgänglig", headers={"Retry-After": "5"})
 
-    @api.get("/health", tags=["drift"])
+    @api.get("/health", tags=["drift"], responses={503: {"description": "Redis or a consumer group is missing"}})
     async def health() -> JSONResponse:
         """Broker reachable and consumer groups present (no credential needed)."""
         h = await check_health(rt.redis)
         return JSONResponse(h, status_code=200 if h["ok"] else 503)
 
-    @api.get("/metrics", tags=["drift"], include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        """Prometheus metrics (no personal data in any label)."""
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    operator = [Depends(require(Operation.OPS_READ, browser=True))]
+    if settings.metrics_port is None:
+
+        @api.get("/metrics", tags=["drift"], include_in_schema=False, dependencies=operator)
+        async def prometheus_metrics() -> Response:
+            """Prometheus metrics, for the operator credential only (or on IUB_METRICS_PORT, not here)."""
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    # the API description: public or behind any client key (IUB_DOCS_PUBLIC; private by default in production)
+    docs_checks = [] if settings.docs_are_public() else [require(None, browser=True)]
+
+    @api.get("/openapi.json", include_in_schema=False, dependencies=[Depends(d) for d in docs_checks])
+    async def openapi_document() -> JSONResponse:
+        return JSONResponse(api.openapi())
+
+    mount_offline_docs(api, dependencies=docs_checks)  # /docs and /redoc with packaged assets: no CDN
 
     for module in (catalog, requests, preview, telephony):
         api.include_router(module.router)
     # the operator dashboard: read-only, operator credential (Basic in a browser: password = API key)
-    api.include_router(build_ops_router(lambda: rt.redis, require(Operation.OPS_READ, browser=True)))
+    api.include_router(build_ops_router(lambda: rt.redis, require(Operation.OPS_READ, browser=True)),
+                       responses=problem_responses(401, 403, 413, 429, 503))
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:

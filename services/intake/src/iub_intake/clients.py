@@ -6,6 +6,7 @@ from pydantic import ValidationError
 
 from iub_intake.settings import IntakeSettings
 from iub_runtime.auth import ClientConfig, ClientRegistry, Operation
+from iub_runtime.signing import secret_problem
 
 DEV_CLIENT_ID = "dev"
 
@@ -34,6 +35,10 @@ def load_registry(settings: IntakeSettings) -> ClientRegistry | None:
         raise ClientsConfigError("IUB_AUTH_DISABLED=true while clients are configured: choose one")
     if registry is not None and not registry.clients:
         raise ClientsConfigError("the clients configuration lists no clients")
+    for c in registry.clients if registry is not None and not settings.dev_mode else []:
+        if c.webhook_secret is not None and (problem := secret_problem(c.webhook_secret)) is not None:
+            # signing secrets are never defaults (outside IUB_DEV_MODE); the message names the client only
+            raise ClientsConfigError(f"client {c.id}: webhook_secret {problem}")
     if registry is None and not settings.auth_disabled:
         raise ClientsConfigError(
             "no clients configured: set IUB_CLIENTS_FILE or IUB_CLIENTS_JSON, "

@@ -9,6 +9,7 @@ from fastapi import Request
 from iub_contracts.catalog_loader import Catalog
 from iub_intake.ratelimit import RateLimiter
 from iub_intake.settings import IntakeSettings
+from iub_runtime import urlpolicy
 from iub_runtime.auth import ClientConfig, ClientRegistry
 from iub_runtime.consumer import Runtime
 
@@ -22,6 +23,12 @@ class Intake:
     registry: ClientRegistry | None
     dev: ClientConfig | None = None
     state: dict = field(default_factory=dict)
+    resolver: urlpolicy.Resolver = urlpolicy.resolve
+
+    @property
+    def allowed_networks(self) -> list[urlpolicy.IPNetwork]:
+        """Non-public networks callbacks may reach (explicit setting, none by default)."""
+        return urlpolicy.networks(self.settings.callback_allowed_networks)
 
     @property
     def catalog(self) -> Catalog:

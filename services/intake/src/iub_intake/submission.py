@@ -15,7 +15,7 @@ from iub_intake.domain.admission import Refusal, admit
 from iub_intake.identity import InvalidPersonnummer, normalise_personnummer
 from iub_intake.problems import ProblemError
 from iub_intake.status import KeyTaken, accept_request
-from iub_runtime import metrics
+from iub_runtime import metrics, urlpolicy
 from iub_runtime.auth import ClientConfig, Operation
 
 log = structlog.get_logger("iub.intake")
@@ -74,6 +74,17 @@ async def claim(intake: Intake, once: OnceKey, request_id: uuid.UUID) -> Submitt
     return None if c.state == "new" else _earlier(c, once)
 
 
+async def check_callback_addresses(intake: Intake, body: RequestIn, prefixes: list[str] | None) -> None:
+    """422 unless every address the callback host resolves to may be reached (no SSRF)."""
+    d = body.delivery
+    if d.kind != "app_callback" or not d.callback_url:
+        return
+    try:
+        await urlpolicy.check_resolved(d.callback_url, prefixes, intake.allowed_networks, intake.resolver)
+    except urlpolicy.UrlRefused as exc:  # fixed texts, never the URL
+        raise ProblemError(422, str(exc), [FieldProblem(field="delivery.callback_url", problem=str(exc))]) from None
+
+
 async def submit(intake: Intake, body: RequestIn, client: ClientConfig, op: Operation,
                  once: OnceKey | None) -> Submitted:
     """Validate, admit and XADD one request; only an acknowledged XADD makes it Submitted.
@@ -89,10 +100,13 @@ async def submit(intake: Intake, body: RequestIn, client: ClientConfig, op: Oper
         return earlier
     redis = intake.rt.redis
     ttl = int(intake.settings.idempotency_ttl_hours * 3600)
+    # development mode without clients (explicit) has no prefix list; every configured client has one
+    prefixes = None if intake.registry is None else client.callback_url_prefixes
     result = admit(intake.catalog, body, pnr, request_id=request_id, now=intake.rt.clock(),
-                   callback_prefixes=client.callback_url_prefixes)
+                   callback_prefixes=prefixes)
     if isinstance(result, Refusal):
         raise refusal_error(result)
+    await check_callback_addresses(intake, body, prefixes)
     done = None if once is None else (*idem.done_mark(once.scope, once.key, once.digest, str(request_id)), ttl)
     try:
         await accept_request(redis, result.request, retention_s=intake.settings.stream_retention_hours * 3600,

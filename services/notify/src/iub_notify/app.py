@@ -22,16 +22,18 @@ from iub_notify.handler import Notifier
 from iub_notify.ledger import DeliveryLedger
 from iub_notify.settings import NotifySettings
 from iub_notify.texts import Templates
+from iub_runtime import urlpolicy
 from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
 from iub_runtime.health import serve_health
 from iub_runtime.logging import configure_logging
+from iub_runtime.signing import require_secret
 
 log = structlog.get_logger("iub.notify")
 
 
 def build_notifier(rt: Runtime, settings: NotifySettings, client: httpx.AsyncClient, catalog_dir: Path) -> Notifier:
     """The handler with its adapters, once Redis is connected."""
-    poster = SignedPoster(client, settings.signing_secret, retries=settings.delivery_retries,
+    poster = SignedPoster(client, settings.signing_secret or "", retries=settings.delivery_retries,
                           base_delay_s=settings.delivery_base_delay_s, max_delay_s=settings.delivery_max_delay_s,
                           timeout_s=settings.delivery_timeout_s)
     ledger = DeliveryLedger(rt.redis, ttl_s=int(settings.dedupe_ttl_hours * 3600), lease_s=settings.delivery_lease_s)
@@ -42,7 +44,7 @@ def build_notifier(rt: Runtime, settings: NotifySettings, client: httpx.AsyncCli
         templates=Templates(Path(settings.templates_dir) if settings.templates_dir else None),
         deliverers={
             "poll": PollDeliverer(),
-            "app_callback": AppCallbackDeliverer(poster),
+            "app_callback": AppCallbackDeliverer(poster, urlpolicy.networks(settings.callback_allowed_networks)),
             "telephony": TelephonyDeliverer(poster, settings.telephony_reply_url),
         },
         ledger=ledger,
@@ -54,6 +56,13 @@ def create_app(settings: NotifySettings | None = None) -> FastStream:
     """Build the notify service."""
     settings = settings or NotifySettings()
     configure_logging("notify", json=settings.log_json, level=settings.log_level)
+    # refuses (InsecureSecret) an empty or default signing secret outside explicit development mode
+    secret, generated = require_secret(settings.signing_secret, setting="IUB_SIGNING_SECRET",
+                                       development=settings.development())
+    if generated:
+        log.warning("signing_secret_generated", reason="IUB_DEV_MODE without IUB_SIGNING_SECRET: a random one "
+                    "for this process; receivers cannot verify callbacks")
+    settings = settings.model_copy(update={"signing_secret": secret})
     # httpx logs every request URL at INFO; a callback URL may identify a person
     logging.getLogger("httpx").setLevel(logging.WARNING)
     rt = Runtime(settings=settings, service="notify")
@@ -80,7 +89,7 @@ def create_app(settings: NotifySettings | None = None) -> FastStream:
     async def _start() -> None:
         await rt.connect()
         await rt.prepare_streams()
-        state["http"] = httpx.AsyncClient()
+        state["http"] = httpx.AsyncClient(follow_redirects=False)
         state["notifier"] = build_notifier(rt, settings, state["http"], catalog_dir)
         state["health"] = await serve_health(rt, settings.metrics_port, settings.metrics_host)
         log.info("notify_started", catalog_version=state["notifier"].catalog.version,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -12,6 +13,7 @@ import httpx
 import structlog
 
 from iub_contracts.messages import DeliveryTarget
+from iub_runtime import urlpolicy
 from iub_runtime.webhooks import sign
 
 log = structlog.get_logger("iub.notify.delivery")
@@ -82,7 +84,9 @@ class SignedPoster:
             }
             retry = attempt <= self.retries
             try:
-                r = await self.client.post(url, content=body, headers=headers, timeout=self.timeout_s)
+                # a redirect is an answer, never followed: it could point into the house (SSRF)
+                r = await self.client.post(url, content=body, headers=headers, timeout=self.timeout_s,
+                                           follow_redirects=False)
                 if 200 <= r.status_code < 300:
                     self.log.info("delivery_attempt", via=via, attempt=attempt, result="delivered")
                     return DeliveryResult(True, attempt)
@@ -102,10 +106,18 @@ class SignedPoster:
 class AppCallbackDeliverer:
     """Mitt val mitt stöd: POST to the app backend's callback URL, signed like the telephony webhooks."""
 
-    def __init__(self, poster: SignedPoster) -> None:
-        self.poster = poster
+    def __init__(self, poster: SignedPoster, allowed_networks: Sequence[urlpolicy.IPNetwork] | None = None,
+                 resolver: urlpolicy.Resolver = urlpolicy.resolve) -> None:
+        # allowed_networks None: no address check (unit tests of the poster); the service passes its setting
+        self.poster, self.allowed_networks, self.resolver = poster, allowed_networks, resolver
 
     async def deliver(self, d: Delivery) -> DeliveryResult:
+        if self.allowed_networks is not None:
+            try:  # intake checked the URL at admission; the name is resolved again now (DNS may have changed)
+                await urlpolicy.check_resolved(d.target.callback_url or "", None, self.allowed_networks, self.resolver)
+            except urlpolicy.UrlRefused:
+                log.warning("delivery_attempt", via="app_callback", attempt=0, result="callback_address_refused")
+                return DeliveryResult(False, 0, "callback_address_refused")
         payload = {"type": "information.given", "request_id": d.request_id, "kommun": d.kommun, "text": d.text}
         return await self.poster.post(d.target.callback_url, f"info_{d.request_id}", payload, via="app_callback")
 

@@ -14,7 +14,9 @@ class NotifySettings(RuntimeSettings):
     templates_dir: str | None = Field(
         default=None, description="Reviewed information templates (IUB_TEMPLATES_DIR); default: the packaged ones"
     )
-    signing_secret: str = Field(default="dev-only-change-me", description="Signs app callbacks and telephony replies")
+    signing_secret: str | None = Field(
+        default=None, description="Signs app callbacks and telephony replies (secret; required outside IUB_DEV_MODE)"
+    )
     telephony_reply_url: str | None = Field(default=None, description="Kundcenter platform URL for replies")
     delivery_retries: int = Field(default=4, ge=0)
     delivery_base_delay_s: float = Field(default=0.5, ge=0)

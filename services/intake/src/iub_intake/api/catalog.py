@@ -6,17 +6,17 @@ from fastapi import APIRouter, Depends, Path
 
 from iub_contracts.api import InsatsList, KommunList
 from iub_contracts.calendar import request_day
-from iub_intake.access import check_kommun, require
+from iub_intake.access import AuthFirstRoute, check_kommun, require
 from iub_intake.context import Intake, get_intake
 from iub_intake.domain.catalog_view import insatser_view, kommun_view
 from iub_intake.problems import ProblemError, problem_responses
 from iub_runtime.auth import ClientConfig, Operation
 
-router = APIRouter(tags=["katalog"])
+router = APIRouter(tags=["katalog"], route_class=AuthFirstRoute)
 KOMMUN = Path(min_length=1, max_length=80, description="Kommun id, e.g. 'sala' (see /v1/kommuner)")
 
 
-@router.get("/v1/kommuner", response_model=KommunList, responses=problem_responses(401, 403, 429, 503))
+@router.get("/v1/kommuner", response_model=KommunList, responses=problem_responses(401, 403, 413, 429, 503))
 async def list_kommuner(
     intake: Intake = Depends(get_intake), client: ClientConfig = Depends(require(Operation.CATALOG_READ))
 ) -> KommunList:
@@ -28,7 +28,7 @@ async def list_kommuner(
 
 
 @router.get("/v1/kommuner/{kommun}/insatser", response_model=InsatsList,
-            responses=problem_responses(401, 403, 404, 422, 429, 503))
+            responses=problem_responses(401, 403, 404, 413, 422, 429, 503))
 async def list_insatser(
     kommun: str = KOMMUN,
     intake: Intake = Depends(get_intake),

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from iub_contracts.api import PreviewIn, PreviewOut
 from iub_contracts.calendar import request_day
-from iub_intake.access import check_kommun, require
+from iub_intake.access import AuthFirstRoute, check_kommun, require
 from iub_intake.context import Intake, get_intake
 from iub_intake.domain.admission import Refusal
 from iub_intake.domain.preview import preview
@@ -14,7 +14,7 @@ from iub_intake.problems import problem_responses
 from iub_intake.submission import personnummer_of, refusal_error
 from iub_runtime.auth import ClientConfig, Operation
 
-router = APIRouter(tags=["behörighet"])
+router = APIRouter(tags=["behörighet"], route_class=AuthFirstRoute)
 
 
 @router.post("/v1/eligibility/preview", response_model=PreviewOut,

@@ -10,14 +10,14 @@ from fastapi.responses import JSONResponse
 from iub_contracts.api import Accepted, RequestIn, RequestStatus
 from iub_contracts.messages import Channel
 from iub_intake import idempotency as idem
-from iub_intake.access import require
+from iub_intake.access import AuthFirstRoute, require
 from iub_intake.context import Intake, get_intake
 from iub_intake.problems import ProblemError, problem_responses
 from iub_intake.status import read_status
 from iub_intake.submission import OnceKey, submit
 from iub_runtime.auth import ClientConfig, Operation
 
-router = APIRouter(tags=["begäran"])
+router = APIRouter(tags=["begäran"], route_class=AuthFirstRoute)
 
 LOCATION = {"Location": {"description": "Where to read the request's status", "schema": {"type": "string"}}}
 
@@ -49,7 +49,7 @@ async def post_request(
 
 
 @router.get("/v1/requests/{request_id}", response_model=RequestStatus,
-            responses=problem_responses(401, 403, 404, 422, 429, 503))
+            responses=problem_responses(401, 403, 404, 413, 422, 429, 503))
 async def get_request(
     request_id: uuid.UUID,
     intake: Intake = Depends(get_intake),

@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from iub_contracts.api import Accepted, AgentFormSubmitted, FieldProblem, TelephonyAck, TelephonyEvent
 from iub_intake import idempotency as idem
-from iub_intake.access import require
+from iub_intake.access import AuthFirstRoute, require
 from iub_intake.api.requests import LOCATION, accepted
 from iub_intake.context import Intake, get_intake
 from iub_intake.domain.telephony import form_to_request
@@ -26,7 +26,7 @@ from iub_intake.submission import OnceKey, Submitted, claim, submit
 from iub_runtime import webhooks
 from iub_runtime.auth import ClientConfig, Operation
 
-router = APIRouter(tags=["telefoni"])
+router = APIRouter(tags=["telefoni"], route_class=AuthFirstRoute)
 EVENT = TypeAdapter(TelephonyEvent)
 EVENTS = Counter("iub_intake_telephony_events_total", "Kundcenter platform events accepted", ["type"])
 SIGNATURE_REFUSED = Counter("iub_intake_webhook_refused_total", "Webhooks refused for their signature", ["reason"])

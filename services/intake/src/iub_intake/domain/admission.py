@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from iub_contracts.api import FactsIn, RequestIn
 from iub_contracts.calendar import request_day
@@ -15,6 +14,7 @@ from iub_contracts.facts import ApplicantFacts
 from iub_contracts.messages import Channel, RequestReceived
 from iub_eligibility.domain.age import age_on, birth_date_from_personnummer
 from iub_intake.domain.minimise import minimise_facts
+from iub_runtime import urlpolicy
 
 MAX_AGE = 130
 
@@ -84,17 +84,20 @@ def check_age(facts: ApplicantFacts, on: dt.date) -> Refusal | None:
     return None
 
 
-def check_delivery(req: RequestIn, callback_prefixes: list[str]) -> Refusal | None:
-    """Telephony delivery only for telephony requests; callbacks only to http(s) URLs the client may use."""
+def check_delivery(req: RequestIn, callback_prefixes: list[str] | None) -> Refusal | None:
+    """Telephony delivery only for telephony requests; callbacks only under the client's prefixes (no SSRF).
+
+    ``callback_prefixes`` None: development mode without clients, any URL the policy allows.
+    The addresses the host resolves to are checked by the caller (I/O), see ``urlpolicy``.
+    """
     d = req.delivery
     if d.kind == "telephony" and req.channel is not Channel.TELEPHONY:
         return Refusal(422, "Leverans till telefoni kräver kanalen telephony", "delivery.kind")
     if d.kind == "app_callback" and d.callback_url:
-        parts = urlsplit(d.callback_url)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            return Refusal(422, "callback_url måste vara en https-adress", "delivery.callback_url")
-        if callback_prefixes and not any(d.callback_url.startswith(p) for p in callback_prefixes):
-            return Refusal(422, "callback_url är inte en adress klienten får använda", "delivery.callback_url")
+        try:
+            urlpolicy.check_static(d.callback_url, callback_prefixes)
+        except urlpolicy.UrlRefused as exc:  # fixed texts, never the URL
+            return Refusal(422, str(exc), "delivery.callback_url")
     return None
 
 
@@ -113,7 +116,7 @@ def admit(
     if isinstance(found, Refusal):
         return found
     kommun_catalog, version = found
-    if (refused := check_delivery(req, callback_prefixes or [])) is not None:
+    if (refused := check_delivery(req, callback_prefixes)) is not None:
         return refused
     level = version.documentation.level
     facts = to_facts(req.facts, personnummer12)
