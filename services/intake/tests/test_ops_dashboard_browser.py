@@ -183,7 +183,8 @@ def intake_app(clean_redis: str):
 
     from iub_intake.app import create_api
 
-    return create_api(make_settings(clean_redis), registry())
+    # the API description public by setting (IUB_DOCS_PUBLIC); it is private by default in production
+    return create_api(make_settings(clean_redis).model_copy(update={"docs_public": True}), registry())
 
 
 def test_swagger_ui_renders_every_operation_offline(intake_app) -> None:
