@@ -81,7 +81,10 @@ class FactsIn(_In):
     folkbokford_i_kommunen: Bool | None = None
     barnet_folkbokfort_i_kommunen: Bool | None = None
     bosatt_eller_vistas_i_kommunen: Bool | None = None
-    placerad_av_kommunen: Bool | None = None
+    placerad_av_kommunen: Bool | None = Field(default=None, description="Placed outside the home BY the kommun")
+    placerad_i_kommunen: Bool | None = Field(
+        default=None, description="Placed outside the home IN the kommun, by this or another kommun"
+    )
     previous_insatser: list[PreviousInsatsIn] | None = Field(default=None, max_length=50)
     current_insatser: list[Annotated[str, Field(max_length=80)]] | None = Field(default=None, max_length=50)
     other_facts: dict[Annotated[str, Field(max_length=80)], Bool] = Field(default_factory=dict, max_length=50)

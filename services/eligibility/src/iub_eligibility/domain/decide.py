@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from iub_contracts.catalog import InsatsVersion, KommunCatalog
+from iub_contracts.catalog import InsatsVersion, KommunCatalog, Reading
 from iub_contracts.catalog_loader import Catalog
 from iub_contracts.decision import (
     RIGHT_TO_APPLY,
@@ -18,6 +18,7 @@ from iub_contracts.decision import (
     DecisionError,
     DecisionErrorCode,
     Outcome,
+    ReadingRef,
     VillkorResult,
     VillkorStatus,
 )
@@ -99,6 +100,28 @@ def _summary(
     )
 
 
+def open_readings(
+    kommun_catalog: KommunCatalog, version: InsatsVersion, insats_id: str, age: int | None
+) -> list[ReadingRef]:
+    """The readings still awaiting the board that a decision on this insats version rests on."""
+    found: list[Reading] = [r for r in kommun_catalog.readings if insats_id in r.insatser]
+    found += version.readings
+    if version.kommun_villkor_apply:
+        found += [r for v in kommun_catalog.kommun_villkor for r in v.readings]
+    found += [r for v in version.villkor for r in v.readings]
+    out: list[ReadingRef] = []
+    seen: set[str] = set()
+    for r in found:
+        if r.is_open and r.applies_to_age(age) and r.id not in seen:
+            seen.add(r.id)
+            out.append(
+                ReadingRef.model_construct(
+                    id=r.id, topic=r.topic, reading=r.reading, status=r.status.value
+                )
+            )
+    return out
+
+
 def decide_version(
     catalog: Catalog,
     kommun_catalog: KommunCatalog,
@@ -122,7 +145,8 @@ def decide_version(
         if until is not None and result.status is VillkorStatus.MET:
             limits.append(until)
 
-    consent = evaluate_consent(version.consent, resolve_age(facts, on), facts.guardians)
+    age = resolve_age(facts, on)
+    consent = evaluate_consent(version.consent, age, facts.guardians)
     outcome = decide_outcome(results, consent)
     # The earliest limit of a time-limited villkor (e.g. Akutboendet without folkbokföring).
     # A person who gets nothing without needs assessment has no such last day.
@@ -150,6 +174,9 @@ def decide_version(
         summary=_summary(version.name, outcome, results, consent, valid_until),
         right_to_apply=None if outcome is Outcome.ELIGIBLE else RIGHT_TO_APPLY,
         checklist=checklist,
+        readings=open_readings(kommun_catalog, version, insats_id, age),
+        insats_version_from=version.valid_from,
+        staff_note=None,
     )
 
 
