@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from iub_contracts.catalog import DocumentationLevel
 from iub_contracts.decision import Decision
 from iub_contracts.messages import Channel, DeliveryTarget
+from iub_contracts.questions import Question
 
 
 class _In(BaseModel):
@@ -226,6 +227,12 @@ class InsatsOut(BaseModel):
     valid_from: dt.date
     valid_to: dt.date | None = None
     contact: ContactOut
+    questions: list[Question] = Field(
+        default_factory=list,
+        description="What the app must ask: each fact key with the question in sv, en and sv-lattlast, the "
+        "answer type, the villkor or consent rule it serves and how the utförare confirms it. A fact key "
+        "not listed here is refused (422).",
+    )
 
 
 class KommunList(BaseModel):
