@@ -118,7 +118,8 @@ async def test_the_questions_answered_yes_are_accepted_and_decided(http):
 
 @pytest.mark.parametrize("path", ["/v1/requests", "/v1/eligibility/preview"])
 async def test_known_keys_still_pass(http, r, path):
-    body = {"kommun": "sala", "insats_id": "budgetradgivning", "facts": {"stated_age": 40, "folkbokford_i_kommunen": True}}
+    body = {"kommun": "sala", "insats_id": "budgetradgivning",
+            "facts": {"stated_age": 40, "folkbokford_i_kommunen": True}}
     resp = await http.post(path, json=body, headers=bearer("app-sala"))
     assert resp.status_code in (200, 202), resp.text
     if path == "/v1/requests":

@@ -12,8 +12,8 @@ from iub_intake.access import check_kommun, require
 from iub_intake.context import Intake, get_intake
 from iub_intake.domain.admission import Refusal, find_version
 from iub_intake.domain.catalog_view import insats_view, insatser_view, kommun_view
-from iub_intake.submission import refusal_error
 from iub_intake.problems import ProblemError, problem_responses
+from iub_intake.submission import refusal_error
 from iub_runtime.auth import ClientConfig, Operation
 
 router = APIRouter(tags=["katalog"])
