@@ -118,7 +118,8 @@ def test_a_decision_resting_on_an_open_reading_names_it_for_staff_never_in_the_t
     assert "sala-15-17-utan-lamplighetsbedomning" in _ids(d)
     for text in (d.summary, d.consent.explanation, d.right_to_apply or "", *(v.explanation for v in d.villkor)):
         assert "sala-15-17" not in text and "läsning" not in text.lower()
-    adult = decide(CATALOG, "sala", "oppen-insats-15-21", ApplicantFacts(stated_age=19, folkbokford_i_kommunen=True), on)
+    adult_facts = ApplicantFacts(stated_age=19, folkbokford_i_kommunen=True)
+    adult = decide(CATALOG, "sala", "oppen-insats-15-21", adult_facts, on)
     assert "sala-15-17-utan-lamplighetsbedomning" not in _ids(adult)  # only 15–17 rest on it
 
 
