@@ -69,6 +69,7 @@ def _summary(
     villkor: list[VillkorResult],
     consent: ConsentResult,
     valid_until: dt.date | None,
+    limited: tuple[str, ...] = (),
 ) -> str:
     if outcome is Outcome.ELIGIBLE:
         text = f"Du kan få insatsen {name} utan individuell behovsprövning."
@@ -76,7 +77,10 @@ def _summary(
             text += " Villkoren är uppfyllda."
         if consent.state is ConsentState.GIVEN:
             text += " Vårdnadshavares samtycke finns."
-        if valid_until is not None:
+        if limited:
+            # why it is time-limited, until when, and what a longer stay needs (Akutboendet 4.1.1)
+            text += "".join(f" {why}" for why in limited)
+        elif valid_until is not None:
             text += f" Utan behovsprövning gäller det till och med {valid_until.isoformat()}."
         return text
     if outcome is Outcome.NOT_ELIGIBLE:
@@ -133,6 +137,7 @@ def decide_version(
     """The decision for an insats version already picked (the body of ``decide``)."""
     results: list[VillkorResult] = []
     limits: list[dt.date] = []
+    limited: list[str] = []
     scoped = (
         [("kommun", v) for v in kommun_catalog.kommun_villkor]
         if version.kommun_villkor_apply
@@ -144,6 +149,7 @@ def decide_version(
         results.append(result)
         if until is not None and result.status is VillkorStatus.MET:
             limits.append(until)
+            limited.append(result.explanation)
 
     age = resolve_age(facts, on)
     consent = evaluate_consent(version.consent, age, facts.guardians)
@@ -171,7 +177,7 @@ def decide_version(
         legal_basis=documentation.legal_basis,
         valid_until=valid_until,
         catalog_version=catalog.version,
-        summary=_summary(version.name, outcome, results, consent, valid_until),
+        summary=_summary(version.name, outcome, results, consent, valid_until, tuple(limited)),
         right_to_apply=None if outcome is Outcome.ELIGIBLE else RIGHT_TO_APPLY,
         checklist=checklist,
         readings=open_readings(kommun_catalog, version, insats_id, age),
