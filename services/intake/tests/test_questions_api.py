@@ -125,3 +125,21 @@ async def test_known_keys_still_pass(http, r, path):
     if path == "/v1/requests":
         [entry] = requests_on_stream(r)
         assert json.dumps(entry["facts"]).find("folkbokford_i_kommunen") >= 0
+
+
+async def test_an_any_of_fact_survives_minimisation_for_an_anonymised_insats(http):
+    # Lotsen is 14:5 (free-text facts are kept only when a villkor asks about them): the Bengtsfors
+    # option of the any_of villkor is asked about, so it travels and the person is eligible.
+    body = {"kommun": "mellerud", "insats_id": "aktivitetshusen-lotsen", "at": "2025-09-01",
+            "facts": {"stated_age": 40, "bosatt_eller_vistas_i_kommunen": False,
+                      "other_facts": {"bosatt_eller_vistas_i_bengtsfors": True}}}
+    resp = await http.post("/v1/eligibility/preview", json=body, headers=bearer("app-all"))
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["decision"]["outcome"] == "eligible"
+
+
+async def test_the_list_on_a_day_before_the_law_was_in_force_is_empty(http):
+    resp = await http.get("/v1/kommuner/sala/insatser", params={"at": "2025-06-30"}, headers=bearer("app-sala"))
+    assert resp.status_code == 200 and resp.json()["insatser"] == []
+    one = await http.get("/v1/kommuner/sala/insatser/medling", params={"at": "2025-06-30"}, headers=bearer("app-sala"))
+    assert one.status_code == 404
