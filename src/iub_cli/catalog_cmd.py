@@ -100,18 +100,13 @@ def _row(k: KommunCatalog, insats: Insats, on: dt.date) -> dict:
         "topic": v.topic,
         # the same questions GET /v1/kommuner/{k}/insatser/{id} returns (issue 11)
         "questions": [q.model_dump(mode="json", by_alias=True, exclude_none=True) for q in questions_for(k, v)],
-        "readings": [r.id for r, where in k.all_readings() if _reading_on(r, where, insats.id)],
+        "readings": [r.id for r in k.readings_for(insats.id, v)],
         "versions": [
             {"valid_from": x.valid_from.isoformat(), "valid_to": x.valid_to.isoformat() if x.valid_to else None}
             for x in insats.versions
         ],
     }
 
-
-def _reading_on(reading, where: str, insats_id: str) -> bool:
-    if where == "kommun":
-        return insats_id in reading.insatser
-    return where.split(":", 1)[1].split("/", 1)[0] == insats_id or where.startswith("kommun_villkor")
 
 
 @catalog_app.command("list")

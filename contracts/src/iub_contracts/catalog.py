@@ -461,6 +461,16 @@ class KommunCatalog(_Strict):
                 raise ValueError(f"reading id {r.id} is used for two different readings")
         return self
 
+    def readings_for(self, insats_id: str, version: InsatsVersion) -> list[Reading]:
+        """Every reading a decision on this insats version can rest on, each once (any status)."""
+        found: list[Reading] = [r for r in self.readings if insats_id in r.insatser]
+        found += version.readings
+        if version.kommun_villkor_apply:
+            found += [r for v in self.kommun_villkor for r in v.readings]
+        found += [r for v in version.villkor for r in v.readings]
+        seen: set[str] = set()
+        return [r for r in found if not (r.id in seen or seen.add(r.id))]
+
     def _raw_readings(self) -> list[Reading]:
         out = list(self.readings)
         out += [r for v in self.kommun_villkor for r in v.readings]

@@ -108,16 +108,10 @@ def open_readings(
     kommun_catalog: KommunCatalog, version: InsatsVersion, insats_id: str, age: int | None
 ) -> list[ReadingRef]:
     """The readings still awaiting the board that a decision on this insats version rests on."""
-    found: list[Reading] = [r for r in kommun_catalog.readings if insats_id in r.insatser]
-    found += version.readings
-    if version.kommun_villkor_apply:
-        found += [r for v in kommun_catalog.kommun_villkor for r in v.readings]
-    found += [r for v in version.villkor for r in v.readings]
+    found: list[Reading] = kommun_catalog.readings_for(insats_id, version)
     out: list[ReadingRef] = []
-    seen: set[str] = set()
     for r in found:
-        if r.is_open and r.applies_to_age(age) and r.id not in seen:
-            seen.add(r.id)
+        if r.is_open and r.applies_to_age(age):
             out.append(
                 ReadingRef.model_construct(
                     id=r.id, topic=r.topic, reading=r.reading, status=r.status.value
