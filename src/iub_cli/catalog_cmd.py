@@ -146,8 +146,11 @@ def validate_cmd(catalog_dir: CatalogOption = None) -> None:
     """Validera katalogfilerna; varje fel skrivs ut med fil, sökväg och orsak."""
     catalog = load_or_exit(catalog_dir)
     count = sum(len(k.insatser) for k in catalog.kommuner.values())
+    readings = [r for k in catalog.kommuner.values() for r, _ in k.all_readings()]
+    waiting = sum(1 for r in readings if r.is_open)
     typer.echo(
-        f"OK: {len(catalog.kommuner)} kataloger, {count} insatser, version {catalog.version}"
+        f"OK: {len(catalog.kommuner)} kataloger, {count} insatser, version {catalog.version}; "
+        f"{len(readings)} läsningar, varav {waiting} väntar på nämnden (iub catalog readings --open)"
     )
 
 
