@@ -154,6 +154,15 @@ def validate_cmd(catalog_dir: CatalogOption = None) -> None:
     )
 
 
+def _insatser_of(k: KommunCatalog, reading, where: str) -> list[str]:
+    """The insatser a reading affects: named (kommun-wide), the one it sits on, or all under a kommun villkor."""
+    if where == "kommun":
+        return list(reading.insatser)
+    if where.startswith("kommun_villkor:"):
+        return [i.id for i in k.insatser if any(v.kommun_villkor_apply for v in i.versions)]
+    return [where.split(":", 1)[1].split("/", 1)[0]]
+
+
 @catalog_app.command("readings")
 def readings_cmd(
     kommun: Annotated[str | None, typer.Option("--kommun", help="Bara denna kommun.")] = None,
@@ -176,7 +185,9 @@ def readings_cmd(
                 "kommun": k.kommun,
                 "id": r.id,
                 "on": where,
-                "insatser": list(r.insatser),
+                "insatser": _insatser_of(k, r, where),
+                "villkor": where.rsplit("/", 1)[1] if where.startswith("villkor:") else (
+                    where.split(":", 1)[1] if where.startswith("kommun_villkor:") else None),
                 "topic": r.topic,
                 "status": r.status.value,
                 "confirmed_on": r.confirmed_on.isoformat() if r.confirmed_on else None,
