@@ -197,3 +197,15 @@ def test_every_reading_quotes_its_source_document(kommun):
     source = _skeleton((SEED_DIR / SEEDS[kommun]).read_text(encoding="utf-8"))
     missing = [r.id for r, _ in CATALOG.kommuner[kommun].all_readings() if _skeleton(r.source.quote) not in source]
     assert missing == []
+
+
+def test_the_diff_lists_a_new_dated_version_and_what_it_changes(versioned):
+    from iub_contracts.catalog_diff import diff_catalogs
+
+    changes = diff_catalogs(CATALOG.kommuner, load_catalog(versioned).kommuner)
+    assert list(changes) == ["ostersund"]
+    found = {(c.insats, c.valid_from, c.what, c.how, c.id) for c in changes["ostersund"]}
+    assert ("utflyttningsstod", BOUNDARY, "version", "added", None) in found
+    assert ("utflyttningsstod", BOUNDARY, "villkor", "changed", "alder") in found
+    # the old version now ends the day before (valid_to)
+    assert any(c.what == "other" and "valid_to" in c.detail for c in changes["ostersund"])
