@@ -87,6 +87,14 @@ def settings_for(cls: type, **overrides: Any) -> Any:
 def asyncapi_text(spec_factory: Any) -> str:
     """An AsyncAPI document as YAML, per-process consumer names made stable."""
     doc = spec_factory.to_specification().to_jsonable()
+    # subscriber registration order can vary between runs: sort the named sections so the
+    # generated file (and `iub docs build --check`) is stable
+    for section in ("channels", "operations"):
+        if isinstance(doc.get(section), dict):
+            doc[section] = dict(sorted(doc[section].items()))
+    for part, items in (doc.get("components") or {}).items():
+        if isinstance(items, dict):
+            doc["components"][part] = dict(sorted(items.items()))
     return dump_yaml(replace_strings(doc, f"{socket.gethostname()}-{os.getpid()}", "<host>-<pid>"))
 
 
