@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from iub_contracts.catalog import DocumentationLevel
 from iub_contracts.decision import Decision
 from iub_contracts.messages import Channel, DeliveryTarget
+from iub_contracts.questions import Question
 
 
 class _In(BaseModel):
@@ -81,7 +82,10 @@ class FactsIn(_In):
     folkbokford_i_kommunen: Bool | None = None
     barnet_folkbokfort_i_kommunen: Bool | None = None
     bosatt_eller_vistas_i_kommunen: Bool | None = None
-    placerad_av_kommunen: Bool | None = None
+    placerad_av_kommunen: Bool | None = Field(default=None, description="Placed outside the home BY the kommun")
+    placerad_i_kommunen: Bool | None = Field(
+        default=None, description="Placed outside the home IN the kommun, by this or another kommun"
+    )
     previous_insatser: list[PreviousInsatsIn] | None = Field(default=None, max_length=50)
     current_insatser: list[Annotated[str, Field(max_length=80)]] | None = Field(default=None, max_length=50)
     other_facts: dict[Annotated[str, Field(max_length=80)], Bool] = Field(default_factory=dict, max_length=50)
@@ -223,6 +227,12 @@ class InsatsOut(BaseModel):
     valid_from: dt.date
     valid_to: dt.date | None = None
     contact: ContactOut
+    questions: list[Question] = Field(
+        default_factory=list,
+        description="What the app must ask: each fact key with the question in sv, en and sv-lattlast, the "
+        "answer type, the villkor or consent rule it serves and how the utförare confirms it. A fact key "
+        "not listed here is refused (422).",
+    )
 
 
 class KommunList(BaseModel):

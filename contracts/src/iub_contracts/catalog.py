@@ -33,6 +33,61 @@ class SourceRef(_Strict):
     quote: str | None = Field(default=None, description="Short verbatim quote (proper å/ä/ö)")
 
 
+class ReadingStatus(StrEnum):
+    """Where a reading of the source text stands with the social board."""
+
+    AWAITING_BOARD = "awaiting_board"
+    CONFIRMED = "confirmed"
+
+
+class Reading(_Strict):
+    """How an ambiguous or silent passage of the source document was read, for the board to confirm.
+
+    A decision that rests on a reading still ``awaiting_board`` names the reading's id in its
+    staff-facing part (``Decision.readings``), never in the text to the person.
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Stable id, unique per kommun")
+    topic: Literal["villkor", "consent", "documentation", "kommun_villkor", "malgrupp", "other"] = Field(
+        description="What the reading decides"
+    )
+    source: SourceRef = Field(description="The passage read, with its verbatim quote")
+    reading: str = Field(description="The reading chosen and encoded in the catalogue (Swedish)")
+    alternative: str = Field(description="The other way the text can be read, and what it would change")
+    status: ReadingStatus = ReadingStatus.AWAITING_BOARD
+    confirmed_on: dt.date | None = Field(default=None, description="Date of the board's decision")
+    decision_ref: str | None = Field(default=None, description="The board's decision reference (§, dnr)")
+    ages: tuple[int, int] | None = Field(
+        default=None,
+        description="Only decisions about a person of this age (inclusive range) or of unknown age rest "
+        "on the reading; default every decision on the insats or villkor",
+    )
+    insatser: list[str] = Field(
+        default_factory=list,
+        description="For a kommun-wide reading only: the insatser it affects",
+    )
+
+    @model_validator(mode="after")
+    def _status_coherent(self) -> Reading:
+        if self.source.quote is None:
+            raise ValueError("a reading needs the source quote (source.quote)")
+        confirmed = self.status is ReadingStatus.CONFIRMED
+        if confirmed and (self.confirmed_on is None or not self.decision_ref):
+            raise ValueError("a confirmed reading needs confirmed_on and decision_ref")
+        if not confirmed and (self.confirmed_on is not None or self.decision_ref):
+            raise ValueError("confirmed_on and decision_ref belong to a confirmed reading")
+        return self
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the board has yet to confirm it."""
+        return self.status is ReadingStatus.AWAITING_BOARD
+
+    def applies_to_age(self, age: int | None) -> bool:
+        """Whether a decision about a person of this age rests on the reading."""
+        return self.ages is None or age is None or self.ages[0] <= age <= self.ages[1]
+
+
 class DocumentationLevel(StrEnum):
     """The three documentation levels of SoL 2025:400."""
 
@@ -86,6 +141,7 @@ class _VillkorBase(_Strict):
         description="How the utförare confirms it summarily, e.g. 'ID-handling', 'hyreskontrakt'",
     )
     source: SourceRef
+    readings: list[Reading] = Field(default_factory=list, description="Readings this villkor rests on")
 
 
 class AgeVillkor(_VillkorBase):
@@ -151,9 +207,14 @@ class CurrentlyHasVillkor(_VillkorBase):
 
 
 class PlacedVillkor(_VillkorBase):
-    """Placed outside the home by or in the kommun."""
+    """Placed outside the home *by* the kommun (anywhere) or *in* the kommun (by any kommun).
+
+    ``by_or_in`` lists the ways that meet it: "by" reads ``placerad_av_kommunen``, "in" reads
+    ``placerad_i_kommunen`` (Östersund, Trädet 4.4.6: both).
+    """
 
     kind: Literal["placed_outside_home"] = "placed_outside_home"
+    by_or_in: list[Literal["by", "in"]] = Field(default_factory=lambda: ["by"], min_length=1)
 
 
 class FactVillkor(_VillkorBase):
@@ -161,10 +222,19 @@ class FactVillkor(_VillkorBase):
 
     kind: Literal["fact"] = "fact"
     fact: str = Field(pattern=r"^[a-z0-9_]+$", description="Key in ApplicantFacts.other_facts")
-    question: str = Field(description="The yes/no question in Swedish")
+    question: str = Field(description="The yes/no question in Swedish; 'ja' meets the villkor")
+    question_en: str | None = Field(
+        default=None, description="The same question in English (every catalogue file gives it)"
+    )
+    question_lattlast: str | None = Field(
+        default=None, description="The same question in lättläst Swedish (every catalogue file gives it)"
+    )
+    when_not_met: str | None = Field(
+        default=None, description="Explanation when the answer is no (e.g. why an assessment is needed)"
+    )
 
 
-Villkor = Annotated[
+SimpleVillkor = Annotated[
     AgeVillkor
     | FolkbokfordVillkor
     | BosattVillkor
@@ -175,6 +245,42 @@ Villkor = Annotated[
     | FactVillkor,
     Field(discriminator="kind"),
 ]
+
+
+class AnyOfVillkor(_VillkorBase):
+    """Met when any one of its options is met (Mellerud, Lotsen: bosatt i Mellerud eller Bengtsfors)."""
+
+    kind: Literal["any_of"] = "any_of"
+    options: list[SimpleVillkor] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _unique_option_ids(self) -> AnyOfVillkor:
+        ids = [o.id for o in self.options]
+        if len(ids) != len(set(ids)):
+            raise ValueError("option ids must be unique within an any_of villkor")
+        return self
+
+
+Villkor = Annotated[
+    AgeVillkor
+    | FolkbokfordVillkor
+    | BosattVillkor
+    | LegalGenderVillkor
+    | HasHadInsatsVillkor
+    | CurrentlyHasVillkor
+    | PlacedVillkor
+    | FactVillkor
+    | AnyOfVillkor,
+    Field(discriminator="kind"),
+]
+
+
+def leaf_villkor(villkor: list) -> list:
+    """Every simple villkor, the options of any_of villkor included (what facts are asked about)."""
+    out: list = []
+    for v in villkor:
+        out.extend(v.options if isinstance(v, AnyOfVillkor) else [v])
+    return out
 
 
 # --------------------------------------------------------------------------- consent
@@ -260,6 +366,9 @@ class InsatsVersion(_Strict):
     )
     source: SourceRef
     notes: str | None = Field(default=None, description="How an ambiguous text was read")
+    readings: list[Reading] = Field(
+        default_factory=list, description="Readings of the source the whole insats version rests on"
+    )
 
     @model_validator(mode="after")
     def _anonymity_follows_level(self) -> InsatsVersion:
@@ -327,6 +436,10 @@ class KommunCatalog(_Strict):
         default=None, description="What the kommun counts as reasonable time before alternatives"
     )
     insatser: list[Insats]
+    readings: list[Reading] = Field(
+        default_factory=list,
+        description="Readings that affect several insatser (each names them in `insatser`)",
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> KommunCatalog:
@@ -334,7 +447,60 @@ class KommunCatalog(_Strict):
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:
             raise ValueError(f"duplicate insats ids: {sorted(dupes)}")
+        known = set(ids)
+        for r in self.readings:
+            if not r.insatser:
+                raise ValueError(f"kommun-wide reading {r.id} must list the insatser it affects")
+            unknown = sorted(set(r.insatser) - known)
+            if unknown:
+                raise ValueError(f"reading {r.id} names unknown insatser: {unknown}")
+        # The same reading may repeat on several versions of one insats; one id, one content.
+        by_id: dict[str, Reading] = {}
+        for r in self._raw_readings():
+            if by_id.setdefault(r.id, r) != r:
+                raise ValueError(f"reading id {r.id} is used for two different readings")
         return self
+
+    def readings_for(self, insats_id: str, version: InsatsVersion) -> list[Reading]:
+        """Every reading a decision on this insats version can rest on, each once (any status)."""
+        found: list[Reading] = [r for r in self.readings if insats_id in r.insatser]
+        found += version.readings
+        if version.kommun_villkor_apply:
+            found += [r for v in self.kommun_villkor for r in v.readings]
+        found += [r for v in version.villkor for r in v.readings]
+        seen: set[str] = set()
+        return [r for r in found if not (r.id in seen or seen.add(r.id))]
+
+    def _raw_readings(self) -> list[Reading]:
+        out = list(self.readings)
+        out += [r for v in self.kommun_villkor for r in v.readings]
+        for insats in self.insatser:
+            for version in insats.versions:
+                out += version.readings
+                out += [r for v in version.villkor for r in v.readings]
+        return out
+
+    def all_readings(self) -> list[tuple[Reading, str]]:
+        """Every reading once with where it sits: 'kommun', 'insats:<id>' or 'villkor:<insats>/<id>'."""
+        out: list[tuple[Reading, str]] = [(r, "kommun") for r in self.readings]
+        seen = {r.id for r in self.readings}
+        for v in self.kommun_villkor:
+            for r in v.readings:
+                if r.id not in seen:
+                    seen.add(r.id)
+                    out.append((r, f"kommun_villkor:{v.id}"))
+        for insats in self.insatser:
+            for version in insats.versions:
+                for r in version.readings:
+                    if r.id not in seen:
+                        seen.add(r.id)
+                        out.append((r, f"insats:{insats.id}"))
+                for v in version.villkor:
+                    for r in v.readings:
+                        if r.id not in seen:
+                            seen.add(r.id)
+                            out.append((r, f"villkor:{insats.id}/{v.id}"))
+        return out
 
     def insats(self, insats_id: str) -> Insats | None:
         """The insats with this id, or None."""

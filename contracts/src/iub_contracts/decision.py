@@ -67,6 +67,17 @@ class ConsentResult(BaseModel):
     basis: str = Field(description="Law paragraph or kommun rule the requirement rests on")
 
 
+class ReadingRef(BaseModel):
+    """Staff-facing: a reading of the source, still awaiting the board, that a decision rests on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    id: str = Field(description="Id in the readings register (`iub catalog readings`)")
+    topic: str
+    reading: str = Field(description="The reading chosen (Swedish)")
+    status: str = Field(default="awaiting_board")
+
+
 class Decision(BaseModel):
     """The engine's answer for one kommun, insats and person at one date."""
 
@@ -91,6 +102,19 @@ class Decision(BaseModel):
     )
     checklist: list[str] = Field(
         default_factory=list, description="What the utförare checks summarily (ID, lease, …)"
+    )
+    readings: list[ReadingRef] = Field(
+        default_factory=list,
+        description="Staff-facing only: readings of the source still awaiting the board that this "
+        "decision rests on; never part of the text to the person",
+    )
+    insats_version_from: dt.date | None = Field(
+        default=None, description="valid_from of the insats version the decision was made on"
+    )
+    staff_note: str | None = Field(
+        default=None,
+        description="Staff-facing note, e.g. that the decision used the version in force on the day "
+        "the request was received",
     )
 
 

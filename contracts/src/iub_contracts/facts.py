@@ -53,7 +53,12 @@ class ApplicantFacts(BaseModel):
     folkbokford_i_kommunen: bool | None = None
     barnet_folkbokfort_i_kommunen: bool | None = None
     bosatt_eller_vistas_i_kommunen: bool | None = None
-    placerad_av_kommunen: bool | None = None
+    placerad_av_kommunen: bool | None = Field(
+        default=None, description="Placed outside the home BY the kommun (wherever the child lives)"
+    )
+    placerad_i_kommunen: bool | None = Field(
+        default=None, description="Placed outside the home IN the kommun, by this or another kommun"
+    )
     previous_insatser: list[PreviousInsats] | None = Field(default=None, max_length=50)
     current_insatser: list[str] | None = Field(
         default=None, max_length=50, description="Refs of insatser/treaters the person has now"

@@ -118,7 +118,8 @@ def _facts_meeting(villkor: list[Villkor], on: dt.date) -> ApplicantFacts | None
     fields: dict = {"other_facts": {"tillhor_malgrupp": False}}  # outside the målgrupp
     previous: list[PreviousInsats] = []
     current: list[str] = []
-    for v in villkor:
+    # an any_of villkor is met by its first option
+    for v in [w.options[0] if w.kind == "any_of" else w for w in villkor]:
         if isinstance(v, AgeVillkor):
             lo = max(lo, v.min_years or 0)
             hi = min(hi, 130 if v.max_years is None else v.max_years)

@@ -8,6 +8,7 @@ import pytest
 
 from iub_contracts.catalog import (
     AgeVillkor,
+    AnyOfVillkor,
     BosattVillkor,
     CurrentlyHasVillkor,
     FactVillkor,
@@ -49,6 +50,11 @@ CRA_BEHANDLARE = CurrentlyHasVillkor(
     id="cra-behandlare", ref="cra-behandlare", name="en CRA-behandlare", **COMMON
 )
 PLACERAD = PlacedVillkor(id="placerad", **COMMON)
+PLACERAD_AV_ELLER_I = PlacedVillkor(id="placerad", by_or_in=["by", "in"], **COMMON)
+BENGTSFORS = FactVillkor(
+    id="bengtsfors", fact="bosatt_i_bengtsfors", question="Bor du i Bengtsfors?", **COMMON
+)
+MELLERUD_ELLER_BENGTSFORS = AnyOfVillkor(id="mellerud-bengtsfors", options=[BOSATT, BENGTSFORS], **COMMON)
 HYRESKONTRAKT = FactVillkor(
     id="hyreskontrakt", fact="har_hyreskontrakt", question="Har du ett hyreskontrakt?", **COMMON
 )
@@ -91,7 +97,9 @@ CASES = [
     ),
     ("akutboende folkbokförd", AKUT, F(folkbokford_i_kommunen=True), MET),
     ("akutboende not folkbokförd is met for now", AKUT, F(folkbokford_i_kommunen=False), MET),
-    ("akutboende unknown", AKUT, F(), UNKNOWN),
+    # 4.1.1: "samt en natt, eventuellt till nästkommande vardag, för personer som inte är
+    # folkbokförda": folkbokföring not known yet is treated as not folkbokförd, never as needs_facts
+    ("akutboende unknown is met for now", AKUT, F(), MET),
     # bosatt eller vistas
     ("bosatt yes", BOSATT, F(bosatt_eller_vistas_i_kommunen=True), MET),
     ("bosatt no", BOSATT, F(bosatt_eller_vistas_i_kommunen=False), NOT_MET),
@@ -141,6 +149,32 @@ CASES = [
     ("placed yes", PLACERAD, F(placerad_av_kommunen=True), MET),
     ("placed no", PLACERAD, F(placerad_av_kommunen=False), NOT_MET),
     ("placed unknown", PLACERAD, F(), UNKNOWN),
+    # Östersund, Trädet 4.4.6: placed BY the kommun or IN the kommun by another kommun
+    ("placed in the kommun by another", PLACERAD_AV_ELLER_I, F(placerad_i_kommunen=True), MET),
+    ("placed by the kommun elsewhere", PLACERAD_AV_ELLER_I, F(placerad_av_kommunen=True), MET),
+    (
+        "placed neither by nor in",
+        PLACERAD_AV_ELLER_I,
+        F(placerad_av_kommunen=False, placerad_i_kommunen=False),
+        NOT_MET,
+    ),
+    ("placed not by, in unknown", PLACERAD_AV_ELLER_I, F(placerad_av_kommunen=False), UNKNOWN),
+    ("only 'by' ignores 'in'", PLACERAD, F(placerad_av_kommunen=False, placerad_i_kommunen=True), NOT_MET),
+    # any_of (Mellerud, Lotsen 7.2.1: "Melleruds / Bengtsfors kommun")
+    ("any_of first met", MELLERUD_ELLER_BENGTSFORS, F(bosatt_eller_vistas_i_kommunen=True), MET),
+    (
+        "any_of second met",
+        MELLERUD_ELLER_BENGTSFORS,
+        F(bosatt_eller_vistas_i_kommunen=False, other_facts={"bosatt_i_bengtsfors": True}),
+        MET,
+    ),
+    (
+        "any_of none met",
+        MELLERUD_ELLER_BENGTSFORS,
+        F(bosatt_eller_vistas_i_kommunen=False, other_facts={"bosatt_i_bengtsfors": False}),
+        NOT_MET,
+    ),
+    ("any_of one unknown", MELLERUD_ELLER_BENGTSFORS, F(bosatt_eller_vistas_i_kommunen=False), UNKNOWN),
     # fact
     ("fact yes", HYRESKONTRAKT, F(other_facts={"har_hyreskontrakt": True}), MET),
     ("fact no", HYRESKONTRAKT, F(other_facts={"har_hyreskontrakt": False}), NOT_MET),
@@ -189,7 +223,7 @@ def test_a_result_carries_the_source_confirm_by_and_scope(villkor, facts) -> Non
         pytest.param(
             D(2026, 3, 6), F(folkbokford_i_kommunen=True), None, id="folkbokförd: no time limit"
         ),
-        pytest.param(D(2026, 3, 6), F(), None, id="unknown: no time limit"),
+        pytest.param(D(2026, 3, 6), F(), D(2026, 3, 9), id="unknown: until the next weekday"),
     ],
 )
 def test_without_folkbokforing_the_villkor_holds_only_until_the_next_weekday(

@@ -51,7 +51,8 @@ def personnummer_of(raw: str | None, field: str = "facts.personnummer") -> str |
 
 def refusal_error(r: Refusal) -> ProblemError:
     """A domain refusal as a problem answer."""
-    return ProblemError(r.status, r.title, [FieldProblem(field=r.field, problem=r.title)], see=r.see,
+    fields = [r.field, *r.more_fields]
+    return ProblemError(r.status, r.title, [FieldProblem(field=f, problem=r.title) for f in fields], see=r.see,
                         information=r.information)
 
 

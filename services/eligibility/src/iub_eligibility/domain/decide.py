@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from iub_contracts.catalog import InsatsVersion, KommunCatalog
+from iub_contracts.catalog import InsatsVersion, KommunCatalog, Reading
 from iub_contracts.catalog_loader import Catalog
 from iub_contracts.decision import (
     RIGHT_TO_APPLY,
@@ -18,6 +18,7 @@ from iub_contracts.decision import (
     DecisionError,
     DecisionErrorCode,
     Outcome,
+    ReadingRef,
     VillkorResult,
     VillkorStatus,
 )
@@ -68,6 +69,7 @@ def _summary(
     villkor: list[VillkorResult],
     consent: ConsentResult,
     valid_until: dt.date | None,
+    limited: tuple[str, ...] = (),
 ) -> str:
     if outcome is Outcome.ELIGIBLE:
         text = f"Du kan få insatsen {name} utan individuell behovsprövning."
@@ -75,7 +77,10 @@ def _summary(
             text += " Villkoren är uppfyllda."
         if consent.state is ConsentState.GIVEN:
             text += " Vårdnadshavares samtycke finns."
-        if valid_until is not None:
+        if limited:
+            # why it is time-limited, until when, and what a longer stay needs (Akutboendet 4.1.1)
+            text += "".join(f" {why}" for why in limited)
+        elif valid_until is not None:
             text += f" Utan behovsprövning gäller det till och med {valid_until.isoformat()}."
         return text
     if outcome is Outcome.NOT_ELIGIBLE:
@@ -99,6 +104,22 @@ def _summary(
     )
 
 
+def open_readings(
+    kommun_catalog: KommunCatalog, version: InsatsVersion, insats_id: str, age: int | None
+) -> list[ReadingRef]:
+    """The readings still awaiting the board that a decision on this insats version rests on."""
+    found: list[Reading] = kommun_catalog.readings_for(insats_id, version)
+    out: list[ReadingRef] = []
+    for r in found:
+        if r.is_open and r.applies_to_age(age):
+            out.append(
+                ReadingRef.model_construct(
+                    id=r.id, topic=r.topic, reading=r.reading, status=r.status.value
+                )
+            )
+    return out
+
+
 def decide_version(
     catalog: Catalog,
     kommun_catalog: KommunCatalog,
@@ -110,6 +131,7 @@ def decide_version(
     """The decision for an insats version already picked (the body of ``decide``)."""
     results: list[VillkorResult] = []
     limits: list[dt.date] = []
+    limited: list[str] = []
     scoped = (
         [("kommun", v) for v in kommun_catalog.kommun_villkor]
         if version.kommun_villkor_apply
@@ -121,8 +143,10 @@ def decide_version(
         results.append(result)
         if until is not None and result.status is VillkorStatus.MET:
             limits.append(until)
+            limited.append(result.explanation)
 
-    consent = evaluate_consent(version.consent, resolve_age(facts, on), facts.guardians)
+    age = resolve_age(facts, on)
+    consent = evaluate_consent(version.consent, age, facts.guardians)
     outcome = decide_outcome(results, consent)
     # The earliest limit of a time-limited villkor (e.g. Akutboendet without folkbokföring).
     # A person who gets nothing without needs assessment has no such last day.
@@ -147,9 +171,12 @@ def decide_version(
         legal_basis=documentation.legal_basis,
         valid_until=valid_until,
         catalog_version=catalog.version,
-        summary=_summary(version.name, outcome, results, consent, valid_until),
+        summary=_summary(version.name, outcome, results, consent, valid_until, tuple(limited)),
         right_to_apply=None if outcome is Outcome.ELIGIBLE else RIGHT_TO_APPLY,
         checklist=checklist,
+        readings=open_readings(kommun_catalog, version, insats_id, age),
+        insats_version_from=version.valid_from,
+        staff_note=None,
     )
 
 

@@ -16,6 +16,15 @@ def evaluate_request(catalog: Catalog, request: RequestReceived, now: dt.datetim
     """Decide one request and wrap the result in the contract published to audit and intake."""
     on = request_day(request.received_at)
     result = decide(catalog, request.kommun, request.insats_id, request.facts, on)
+    decided_day = request_day(now)
+    if isinstance(result, Decision) and decided_day != on:
+        # A request is decided on the catalogue as it stood on the day it was received, even when
+        # it is evaluated later (e.g. across a new insats version's valid_from); say so to staff.
+        result = result.model_copy(update={"staff_note": (
+            f"Begäran togs emot {on.isoformat()} och bedömdes {decided_day.isoformat()}. Beslutet "
+            f"bygger på insatsens version som gällde den dag begäran togs emot (version från "
+            f"{result.insats_version_from.isoformat() if result.insats_version_from else 'okänt datum'})."
+        )})
     facts = request.facts
     gender = facts.legal_gender or (
         legal_gender_from_personnummer(facts.personnummer) if facts.personnummer else None

@@ -13,6 +13,7 @@ from typing import Literal, NamedTuple
 
 from iub_contracts.catalog import (
     AgeVillkor,
+    AnyOfVillkor,
     BosattVillkor,
     CurrentlyHasVillkor,
     FactVillkor,
@@ -70,23 +71,24 @@ def _folkbokford(v: FolkbokfordVillkor, facts: ApplicantFacts, on: dt.date) -> V
         value, who, reg = facts.folkbokford_i_kommunen, "Du", "folkbokförd"
     if value is True:
         return Verdict(MET, f"{who} är {reg} i kommunen.")
-    if value is None:
-        extra = (
-            " Utan folkbokföring kan insatsen ges till och med nästkommande vardag."
-            if v.without_it_until_next_weekday
-            else ""
-        )
-        return Verdict(UNKNOWN, f"Det är inte känt om {who.lower()} är {reg} i kommunen.{extra}")
     if v.without_it_until_next_weekday:
-        # Östersund, Akutboendet: "För längre tid än till nästkommande vardag ska man vara
-        # folkbokförd" — without it the villkor holds, but only until the next weekday.
+        # Östersund, Akutboendet 4.1.1: "Den som inte är folkbokförd i kommunen kan få plats fram
+        # till nästkommande vardag." Without folkbokföring (not registered, or not known yet) the
+        # villkor holds until the next weekday; a longer stay needs folkbokföring.
         until = next_weekday(on)
+        state = (
+            f"Det är inte känt om {who.lower()} är {reg} i kommunen."
+            if value is None
+            else f"{who} är inte {reg} i kommunen."
+        )
         return Verdict(
             MET,
-            f"{who} är inte {reg} i kommunen. Utan folkbokföring kan insatsen ges till och "
-            f"med nästkommande vardag, {until.isoformat()}.",
+            f"{state} Utan folkbokföring kan insatsen ges till och med nästkommande vardag, "
+            f"{until.isoformat()}. För längre tid än så krävs att du är folkbokförd i kommunen.",
             until,
         )
+    if value is None:
+        return Verdict(UNKNOWN, f"Det är inte känt om {who.lower()} är {reg} i kommunen.")
     return Verdict(NOT_MET, f"{who} är inte {reg} i kommunen.")
 
 
@@ -147,13 +149,21 @@ def _currently_has(v: CurrentlyHasVillkor, facts: ApplicantFacts, on: dt.date) -
     return Verdict(NOT_MET, f"Du har inte {v.name}.")
 
 
+_PLACED_FACT = {"by": "placerad_av_kommunen", "in": "placerad_i_kommunen"}
+_PLACED_WORD = {"by": "av kommunen", "in": "i kommunen"}
+
+
 def _placed(v: PlacedVillkor, facts: ApplicantFacts, on: dt.date) -> Verdict:
-    value = facts.placerad_av_kommunen
-    if value is None:
-        return Verdict(UNKNOWN, "Det är inte känt om du är placerad utanför hemmet av kommunen.")
-    if value:
-        return Verdict(MET, "Du är placerad utanför hemmet av kommunen.")
-    return Verdict(NOT_MET, "Du är inte placerad utanför hemmet av kommunen.")
+    # Östersund, Trädet 4.4.6: placed BY the kommun (anywhere) or IN the kommun (by any kommun);
+    # either way meets it.
+    values = {w: getattr(facts, _PLACED_FACT[w]) for w in v.by_or_in}
+    ways = " eller ".join(_PLACED_WORD[w] for w in v.by_or_in)
+    met = [w for w, val in values.items() if val is True]
+    if met:
+        return Verdict(MET, f"Barnet är placerat utanför hemmet {_PLACED_WORD[met[0]]}.")
+    if any(val is None for val in values.values()):
+        return Verdict(UNKNOWN, f"Det är inte känt om barnet är placerat utanför hemmet {ways}.")
+    return Verdict(NOT_MET, f"Barnet är inte placerat utanför hemmet {ways}.")
 
 
 def _fact(v: FactVillkor, facts: ApplicantFacts, on: dt.date) -> Verdict:
@@ -162,7 +172,19 @@ def _fact(v: FactVillkor, facts: ApplicantFacts, on: dt.date) -> Verdict:
         return Verdict(UNKNOWN, f"Svaret på frågan ”{v.question}” är inte känt.")
     if value:
         return Verdict(MET, f"Svaret på frågan ”{v.question}” är ja.")
-    return Verdict(NOT_MET, f"Svaret på frågan ”{v.question}” är nej.")
+    why = f" {v.when_not_met}" if v.when_not_met else ""
+    return Verdict(NOT_MET, f"Svaret på frågan ”{v.question}” är nej.{why}")
+
+
+def _any_of(v: AnyOfVillkor, facts: ApplicantFacts, on: dt.date) -> Verdict:
+    # Met when any option is met; not met only when every option is not met; else unknown.
+    verdicts = [_EVALUATORS[o.kind](o, facts, on) for o in v.options]
+    for verdict in verdicts:
+        if verdict.status is MET:
+            return verdict
+    if all(verdict.status is NOT_MET for verdict in verdicts):
+        return Verdict(NOT_MET, f"Villkoret ”{v.text.rstrip('.')}” är inte uppfyllt.")
+    return Verdict(UNKNOWN, f"Det är inte känt om villkoret ”{v.text.rstrip('.')}” är uppfyllt.")
 
 
 _EVALUATORS: dict[str, Callable[..., Verdict]] = {
@@ -174,6 +196,7 @@ _EVALUATORS: dict[str, Callable[..., Verdict]] = {
     "currently_has": _currently_has,
     "placed_outside_home": _placed,
     "fact": _fact,
+    "any_of": _any_of,
 }
 
 

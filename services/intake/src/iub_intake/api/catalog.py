@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path
+import datetime as dt
 
-from iub_contracts.api import InsatsList, KommunList
+from fastapi import APIRouter, Depends, Path, Query
+
+from iub_contracts.api import InsatsList, InsatsOut, KommunList
 from iub_contracts.calendar import request_day
 from iub_intake.access import AuthFirstRoute, check_kommun, require
 from iub_intake.context import Intake, get_intake
-from iub_intake.domain.catalog_view import insatser_view, kommun_view
+from iub_intake.domain.admission import Refusal, find_version
+from iub_intake.domain.catalog_view import insats_view, insatser_view, kommun_view
 from iub_intake.problems import ProblemError, problem_responses
+from iub_intake.submission import refusal_error
 from iub_runtime.auth import ClientConfig, Operation
 
 router = APIRouter(tags=["katalog"], route_class=AuthFirstRoute)
 KOMMUN = Path(min_length=1, max_length=80, description="Kommun id, e.g. 'sala' (see /v1/kommuner)")
+INSATS = Path(min_length=1, max_length=120, description="Insats id (see /v1/kommuner/{kommun}/insatser)")
+AT = Query(default=None, description="The day to show (default: today in Sweden); a version whose valid_from "
+           "is later is not shown before that day")
 
 
 @router.get("/v1/kommuner", response_model=KommunList, responses=problem_responses(401, 403, 413, 429, 503))
@@ -31,12 +38,33 @@ async def list_kommuner(
             responses=problem_responses(401, 403, 404, 413, 422, 429, 503))
 async def list_insatser(
     kommun: str = KOMMUN,
+    at: dt.date | None = AT,
     intake: Intake = Depends(get_intake),
     client: ClientConfig = Depends(require(Operation.CATALOG_READ)),
 ) -> InsatsList:
-    """Insatser in force today: name, unit, målgrupp, villkor, consent, documentation, contact."""
+    """Insatser in force today (or on `at`): name, unit, målgrupp, villkor, consent, documentation,
+    contact, and the questions the app must ask for each."""
     check_kommun(client, Operation.CATALOG_READ, kommun)
     k = intake.catalog.kommun(kommun)
     if k is None:
         raise ProblemError(404, "Okänd kommun", see="/v1/kommuner")
-    return insatser_view(k, request_day(intake.rt.clock()))
+    return insatser_view(k, at or request_day(intake.rt.clock()))
+
+
+@router.get("/v1/kommuner/{kommun}/insatser/{insats_id}", response_model=InsatsOut,
+            responses=problem_responses(401, 403, 404, 422, 429, 503))
+async def get_insats(
+    kommun: str = KOMMUN,
+    insats_id: str = INSATS,
+    at: dt.date | None = AT,
+    intake: Intake = Depends(get_intake),
+    client: ClientConfig = Depends(require(Operation.CATALOG_READ)),
+) -> InsatsOut:
+    """One insats in force today (or on `at`), with the questions the app must ask: fact key, question in
+    sv, en and sv-lattlast, answer type, the villkor or consent rule it serves, and confirm_by."""
+    check_kommun(client, Operation.CATALOG_READ, kommun)
+    found = find_version(intake.catalog, kommun, insats_id, at or request_day(intake.rt.clock()))
+    if isinstance(found, Refusal):
+        raise refusal_error(found)
+    k, version = found
+    return insats_view(k, insats_id, version)

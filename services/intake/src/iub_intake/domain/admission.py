@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from iub_contracts.catalog import DocumentationLevel, InsatsVersion, KommunCatal
 from iub_contracts.catalog_loader import Catalog
 from iub_contracts.facts import ApplicantFacts
 from iub_contracts.messages import Channel, RequestReceived
+from iub_contracts.questions import allowed_fact_keys, unknown_fact_keys
 from iub_eligibility.domain.age import age_on, birth_date_from_personnummer
 from iub_intake.domain.minimise import minimise_facts
 from iub_runtime import urlpolicy
@@ -28,6 +30,7 @@ class Refusal:
     field: str
     see: str | None = None
     information: str | None = None
+    more_fields: tuple[str, ...] = ()
 
 
 def right_to_apply(kommun: KommunCatalog | None) -> str:
@@ -68,6 +71,30 @@ def find_version(
         return Refusal(404, "Insatsen erbjuds inte utan behovsprövning detta datum", "insats_id",
                        see=f"/v1/kommuner/{k.kommun}/insatser", information=right_to_apply(k))
     return k, version
+
+
+_DIGITS = re.compile(r"\d{6,}")
+
+
+def check_fact_keys(kommun: KommunCatalog, version: InsatsVersion, facts: FactsIn) -> Refusal | None:
+    """A 422 naming every fact key no villkor (or consent rule) of the insats asks about; never a value.
+
+    Issue 11: a misspelt or foreign key (e.g. ``other_facts.hyreskontrakt``) was silently ignored and
+    gave needs_facts; now the client learns which key is wrong (GET …/insatser/{id} lists the right ones).
+    """
+    bad = unknown_fact_keys(facts.model_dump(exclude_none=True), allowed_fact_keys(kommun, version))
+    if not bad:
+        return None
+    # a key is the client's text: a long run of digits (a personnummer typed as a key) is masked
+    names = [_DIGITS.sub("…", b) for b in bad]
+    return Refusal(422, "Uppgiften efterfrågas inte för den här insatsen", names[0],
+                   see=f"/v1/kommuner/{kommun.kommun}/insatser/{version_id(kommun, version)}",
+                   more_fields=tuple(names[1:]))
+
+
+def version_id(kommun: KommunCatalog, version: InsatsVersion) -> str:
+    """The id of the insats a version belongs to."""
+    return next((i.id for i in kommun.insatser if any(v is version for v in i.versions)), "")
 
 
 def check_age(facts: ApplicantFacts, on: dt.date) -> Refusal | None:
@@ -117,6 +144,8 @@ def admit(
         return found
     kommun_catalog, version = found
     if (refused := check_delivery(req, callback_prefixes)) is not None:
+        return refused
+    if (refused := check_fact_keys(kommun_catalog, version, req.facts)) is not None:
         return refused
     level = version.documentation.level
     facts = to_facts(req.facts, personnummer12)

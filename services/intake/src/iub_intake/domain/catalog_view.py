@@ -25,6 +25,7 @@ from iub_contracts.catalog import (
     InsatsVersion,
     KommunCatalog,
 )
+from iub_contracts.questions import questions_for
 
 ANONYMOUS = "Du kan vara anonym."
 
@@ -117,6 +118,7 @@ def insats_view(kommun: KommunCatalog, insats_id: str, version: InsatsVersion) -
         valid_from=version.valid_from,
         valid_to=version.valid_to,
         contact=contact_view(kommun.contact),
+        questions=questions_for(kommun, version),
     )
 
 

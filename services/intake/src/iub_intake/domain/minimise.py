@@ -11,6 +11,7 @@ from iub_contracts.catalog import (
     FactVillkor,
     HasHadInsatsVillkor,
     Villkor,
+    leaf_villkor,
 )
 from iub_contracts.facts import ApplicantFacts
 from iub_eligibility.domain.age import legal_gender_from_personnummer, resolve_age
@@ -41,6 +42,7 @@ def minimise_facts(
         ]
     extra: dict = {}
     if villkor is not None:
+        villkor = leaf_villkor(list(villkor))
         had = {v.insats_ref for v in villkor if isinstance(v, HasHadInsatsVillkor)}
         has = {v.ref for v in villkor if isinstance(v, CurrentlyHasVillkor)}
         asked = {v.fact for v in villkor if isinstance(v, FactVillkor)}
