@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
-from iub_contracts.api import InsatsList, InsatsOut, KommunList
+from iub_contracts.api import FieldProblem, InsatsList, InsatsOut, KommunList
 from iub_contracts.calendar import request_day
 from iub_intake.access import AuthFirstRoute, check_kommun, require
 from iub_intake.context import Intake, get_intake
@@ -19,8 +19,25 @@ from iub_runtime.auth import ClientConfig, Operation
 router = APIRouter(tags=["katalog"], route_class=AuthFirstRoute)
 KOMMUN = Path(min_length=1, max_length=80, description="Kommun id, e.g. 'sala' (see /v1/kommuner)")
 INSATS = Path(min_length=1, max_length=120, description="Insats id (see /v1/kommuner/{kommun}/insatser)")
-AT = Query(default=None, description="The day to show (default: today in Sweden); a version whose valid_from "
-           "is later is not shown before that day")
+AT_QUERY = Query(default=None, alias="at", pattern=r"^\d{4}-\d{2}-\d{2}$", json_schema_extra={"format": "date"},
+                 description="The day to show, YYYY-MM-DD (default: today in Sweden); a version whose valid_from "
+                 "is later is not shown before that day")
+
+
+def shown_day(request: Request, at: str | None = AT_QUERY) -> dt.date | None:
+    """The `at` query parameter as a calendar day: one ISO date, given at most once (else 422)."""
+    if at is None:
+        return None
+    problem = "ange ett datum en gång, ÅÅÅÅ-MM-DD"
+    if len(request.query_params.getlist("at")) > 1:
+        raise ProblemError(422, "Ogiltig parameter", [FieldProblem(field="query.at", problem=problem)])
+    try:
+        return dt.date.fromisoformat(at)
+    except ValueError:
+        raise ProblemError(422, "Ogiltig parameter", [FieldProblem(field="query.at", problem=problem)]) from None
+
+
+AT = Depends(shown_day)
 
 
 @router.get("/v1/kommuner", response_model=KommunList, responses=problem_responses(401, 403, 413, 429, 503))
