@@ -15,7 +15,7 @@ from iub_audit.domain.chain import CheckpointHead
 from iub_audit.domain.retention import cutoffs, expired
 from iub_audit.domain.stats import DIMENSIONS, follow_up
 from iub_audit.insyn import normalise
-from iub_audit.settings import AuditSettings
+from iub_audit.settings import AuditSettings, SecretMissing
 from iub_audit.store import AuditStore, default_sqlite_url, make_engine, migrate
 
 audit_app = typer.Typer(help="Documentation: hash chains, partsinsyn, uppföljning and gallring.", no_args_is_help=True)
@@ -23,11 +23,16 @@ DB_OPTION = typer.Option(None, "--database-url", help="Audit store URL (default:
 
 
 def open_store(database_url: str | None) -> AuditStore:
-    """The audit store the service writes to (migrated to the current schema)."""
+    """The audit store the service writes to (migrated), with the chain key (exit 2 without one)."""
     s = AuditSettings()
+    try:
+        signer = s.signer()
+    except (SecretMissing, OSError) as exc:
+        typer.echo(f"kedjenyckeln saknas: {exc}", err=True)
+        raise typer.Exit(2) from None
     engine = make_engine(database_url or s.database_url or default_sqlite_url(Path(s.var_dir)))
     migrate(engine)
-    return AuditStore(engine)
+    return AuditStore(engine, signer)
 
 
 def _today() -> dt.date:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from audit_support import ADVISORY, ANONYMISED, INDIVIDUAL, NOW, decision, write
+from audit_support import ADVISORY, ANONYMISED, INDIVIDUAL, KEYS, NOW, decision, write
 
 from iub_audit.domain.documenting import Prepared, document_decision
 from iub_audit.domain.stats import NOT_DOCUMENTED, dimension_values, follow_up
@@ -15,7 +15,7 @@ from iub_audit.domain.suppression import SMALL, WITHHELD
 def body_of(kommun_insats, **kw) -> dict:
     from audit_support import CATALOG
 
-    record = document_decision(CATALOG, decision(*kommun_insats, **kw)).record
+    record = document_decision(CATALOG, decision(*kommun_insats, **kw), KEYS).record
     assert isinstance(record, Prepared)
     return record.body
 

@@ -32,6 +32,8 @@ from iub_audit.domain.chain import (
     first_broken_link,
     sha256_hex,
 )
+from iub_audit.domain.linkage import LinkKeys
+from iub_audit.domain.signing import Signer
 from iub_audit.schema import chain_heads, migrate, records
 
 __all__ = ["AuditStore", "Stored", "PurgeResult", "default_sqlite_url", "make_engine", "migrate"]
@@ -96,7 +98,7 @@ def _head(conn: Connection, kommun: str, *, lock: bool) -> Head | None:
     if lock and conn.dialect.name == "postgresql":
         q = q.with_for_update()
     r = conn.execute(q).first()
-    return None if r is None else Head(r.seq, r.hash, r.base_seq, r.base_hash)
+    return None if r is None else Head(r.seq, r.hash, r.base_seq, r.base_hash, r.mac, r.signed_from)
 
 
 def _links(conn: Connection, kommun: str) -> Iterator[Link]:
@@ -105,18 +107,61 @@ def _links(conn: Connection, kommun: str) -> Iterator[Link]:
     for r in conn.execute(q.execution_options(yield_per=2000)):
         yield Link(seq=r.seq, version=r.hash_version, header=Header(r.request_id, r.step, r.level, r.insats_id, r.day),
                    body=None if r.purged_at is not None else r.body, content_sha256=r.content_sha256,
-                   personnummer=r.personnummer, prev_hash=r.prev_hash, hash=r.hash)
+                   personnummer=r.personnummer, prev_hash=r.prev_hash, hash=r.hash, mac=r.mac,
+                   created_at=r.created_at, purged_at=r.purged_at)
 
 
 def _expired_clause(cutoffs: Mapping[str, dt.date]):
     return or_(*(and_(records.c.level == level, records.c.day < day) for level, day in cutoffs.items()))
 
 
-class AuditStore:
-    """Appends documentation records to per-kommun hash chains; reads them for insyn and statistics."""
+def _utc(ts: dt.datetime) -> dt.datetime:
+    return ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts.astimezone(dt.UTC)
 
-    def __init__(self, engine: Engine) -> None:
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), dt.UTC)
+
+
+class AuditStore:
+    """Appends documentation records to per-kommun hash chains; reads them for insyn and statistics.
+
+    With a ``signer`` (the chain key, held outside the database) every record and head is also
+    MAC'd, and verify refuses what lacks the MAC; without one only the hashes are checked.
+    """
+
+    def __init__(self, engine: Engine, signer: Signer | None = None) -> None:
         self.engine = engine
+        self.signer = signer
+
+    def _head_values(self, kommun: str, seq: int, hash_: str, base_seq: int, base_hash: str,
+                     signed_from: int) -> dict[str, Any]:
+        mac = (self.signer.head_mac(kommun, seq, hash_, base_seq, base_hash, signed_from)
+               if self.signer else None)
+        return dict(seq=seq, hash=hash_, base_seq=base_seq, base_hash=base_hash, signed_from=signed_from, mac=mac)
+
+    def adopt_unsigned(self) -> list[str]:
+        """Sign the heads of chains written before the chain key existed (their records stay hash-only).
+
+        Only a chain with no signed record and that verifies by hash is adopted; its records up to
+        the head stay legacy (``signed_from`` = head + 1). Returns the kommuner adopted.
+        """
+        if self.signer is None:
+            return []
+        adopted = []
+        for kommun in self.kommuner():
+            with self.engine.begin() as conn:
+                head = _head(conn, kommun, lock=True)
+                if head is None or head.mac is not None:
+                    continue
+                signed = conn.execute(select(func.count()).select_from(records).where(
+                    records.c.kommun == kommun, records.c.mac.is_not(None))).scalar()
+                if signed or first_broken_link(_links(conn, kommun), kommun, head) is not None:
+                    continue
+                conn.execute(update(chain_heads).where(chain_heads.c.kommun == kommun).values(
+                    **self._head_values(kommun, head.seq, head.hash, head.base_seq, head.base_hash, head.seq + 1)))
+                adopted.append(kommun)
+        return adopted
 
     # ------------------------------------------------------------------ writing
 
@@ -124,44 +169,56 @@ class AuditStore:
         """Store a record once per (request id, step); a second call returns the first one."""
         return self.append_many([(body, personnummer)], now=now)[0]
 
-    def append_many(self, items: list[tuple[dict[str, Any], str | None]], *, now: dt.datetime) -> list[Stored]:
-        """Append several records (body, personnummer) in one transaction; idempotent per record."""
+    def append_many(self, items: list[tuple], *, now: dt.datetime) -> list[Stored]:
+        """Append several records in one transaction; idempotent per record.
+
+        An item is (body, personnummer) or (body, personnummer, aliases): ``aliases`` are the ids
+        the same record would have had under a previous linkage key (14 kap 4–5 § records), so a
+        redelivery across a key rotation is still stored once.
+        """
         if not items:
             return []
         last: IntegrityError | None = None
         for _attempt in range(5):
             try:
                 with self.engine.begin() as conn:
-                    return [self._append(conn, body, pnr, now) for body, pnr in items]
+                    return [self._append(conn, it[0], it[1], now, it[2] if len(it) > 2 else ()) for it in items]
             except IntegrityError as exc:  # a concurrent writer created the same head or record first
                 last = exc
         raise RuntimeError("could not append audit records after retries") from last
 
-    def _append(self, conn: Connection, body: dict[str, Any], personnummer: str | None, now: dt.datetime) -> Stored:
+    def _append(self, conn: Connection, body: dict[str, Any], personnummer: str | None, now: dt.datetime,
+                aliases: Iterable[str] = ()) -> Stored:
         header, kommun = Header.of(body), str(body["kommun"])
         existing = conn.execute(
             select(records.c.kommun, records.c.seq, records.c.hash).where(
-                records.c.request_id == header.request_id, records.c.step == header.step
+                records.c.request_id.in_([header.request_id, *aliases]), records.c.step == header.step
             )
         ).first()
         if existing:
             return Stored(existing.kommun, existing.seq, existing.hash, created=False)
         head = _head(conn, kommun, lock=True)
         if head is None:
-            conn.execute(insert(chain_heads).values(kommun=kommun, seq=0, hash=GENESIS))
+            conn.execute(insert(chain_heads).values(kommun=kommun, **self._head_values(kommun, 0, GENESIS, 0,
+                                                                                        GENESIS, 1)))
             head = _head(conn, kommun, lock=True)
         seq = head.seq + 1
         canonical = canonical_json(body)
         content = sha256_hex(canonical)
         h = chain_hash(head.hash, kommun, seq, header, content)
+        # 14 kap 4–5 §: no instant finer than the day the follow-up needs (it could be joined to a stream entry)
+        created = _utc(now).replace(microsecond=0) if header.level == "individual" else _day_start(header.day)
+        mac = self.signer.record_mac(kommun, seq, CURRENT_VERSION, h, created, None) if self.signer else None
         conn.execute(
             insert(records).values(
                 kommun=kommun, seq=seq, request_id=header.request_id, step=header.step, level=header.level,
                 insats_id=header.insats_id, day=header.day, personnummer=personnummer, body=canonical,
-                prev_hash=head.hash, hash=h, created_at=now, hash_version=CURRENT_VERSION, content_sha256=content,
+                prev_hash=head.hash, hash=h, created_at=created, hash_version=CURRENT_VERSION, content_sha256=content,
+                mac=mac,
             )
         )
-        conn.execute(update(chain_heads).where(chain_heads.c.kommun == kommun).values(seq=seq, hash=h))
+        conn.execute(update(chain_heads).where(chain_heads.c.kommun == kommun).values(
+            **self._head_values(kommun, seq, h, head.base_seq, head.base_hash, head.signed_from)))
         return Stored(kommun, seq, h, created=True)
 
     def purge(self, cutoffs: Mapping[str, dt.date], *, now: dt.datetime) -> list[PurgeResult]:
@@ -173,7 +230,7 @@ class AuditStore:
         for kommun in self.kommuner():
             with self.engine.begin() as conn:
                 head = _head(conn, kommun, lock=True)
-                broken = first_broken_link(_links(conn, kommun), kommun, head)
+                broken = first_broken_link(_links(conn, kommun), kommun, head, signer=self.signer)
                 if broken is not None or head is None:
                     results.append(PurgeResult(kommun, 0, 0, head.base_seq if head else 0,
                                                head.base_hash if head else GENESIS, refused=broken))
@@ -195,14 +252,22 @@ class AuditStore:
             base_seq = last_gone
             base_hash = conn.execute(select(records.c.hash).where(in_chain, records.c.seq == last_gone)).scalar_one()
             deleted = conn.execute(delete(records).where(in_chain, records.c.seq <= last_gone)).rowcount or 0
-            conn.execute(update(chain_heads).where(chain_heads.c.kommun == kommun)
-                         .values(base_seq=base_seq, base_hash=base_hash))
+            # the base move is signed: without the key a moved base fails verify
+            conn.execute(update(chain_heads).where(chain_heads.c.kommun == kommun).values(
+                **self._head_values(kommun, head.seq, head.hash, base_seq, base_hash, head.signed_from)))
         # expired records behind a younger one: content and identity go now, the row when the prefix reaches it
-        emptied = conn.execute(
-            update(records).where(in_chain, records.c.seq > last_gone, records.c.purged_at.is_(None), expired)
-            .values(body="", personnummer=None, purged_at=now)
-        ).rowcount or 0
-        return PurgeResult(kommun, deleted, emptied, base_seq, base_hash)
+        now = _utc(now).replace(microsecond=0)
+        behind = conn.execute(select(records.c.id, records.c.seq, records.c.hash, records.c.hash_version,
+                                     records.c.created_at).where(
+            in_chain, records.c.seq > last_gone, records.c.purged_at.is_(None), expired)).all()
+        for r in behind:  # the gallring mark is signed too: a record emptied without the key fails verify
+            mac = (self.signer.record_mac(kommun, r.seq, r.hash_version, r.hash, r.created_at, now)
+                   if self.signer and r.seq >= head.signed_from else None)
+            values: dict[str, Any] = dict(body="", personnummer=None, purged_at=now)
+            if mac is not None:
+                values["mac"] = mac
+            conn.execute(update(records).where(records.c.id == r.id).values(**values))
+        return PurgeResult(kommun, deleted, len(behind), base_seq, base_hash)
 
     # ------------------------------------------------------------------ verifying
 
@@ -214,7 +279,8 @@ class AuditStore:
         return sorted(heads | found)
 
     def verify(self, kommun: str | None = None,
-               purged_too_early: Callable[[Header], bool] | None = None) -> dict[str, Broken | None]:
+               purged_too_early: Callable[[Header], bool] | None = None,
+               purge_allowed: Callable[[Header, dt.datetime | None], bool] | None = None) -> dict[str, Broken | None]:
         """Recompute every chain (or one); per kommun the first broken link, or None when intact."""
         result: dict[str, Broken | None] = {}
         for k in [kommun] if kommun else self.kommuner():
@@ -222,11 +288,16 @@ class AuditStore:
                 head = _head(conn, k, lock=False)
                 exists = head is not None or conn.execute(
                     select(records.c.id).where(records.c.kommun == k).limit(1)).first() is not None
-                result[k] = first_broken_link(_links(conn, k), k, head, purged_too_early) if exists else None
+                result[k] = first_broken_link(_links(conn, k), k, head, purged_too_early, self.signer,
+                                              purge_allowed) if exists else None
         return result
 
-    def checkpoint(self) -> list[dict[str, Any]]:
-        """Every chain head: records written (seq), kept (count), hash, base, and the head record's level and day."""
+    def checkpoint(self, at: str | None = None) -> list[dict[str, Any]]:
+        """Every chain head: records written (seq), kept (count), hash, base, the head record's level and day.
+
+        With a signer each head also carries ``at``, ``signed_from``, ``key_id`` and its ``mac``.
+        """
+        at = at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with self.engine.connect() as conn:
             counts = dict(conn.execute(select(records.c.kommun, func.count()).group_by(records.c.kommun)).all())
             out = []
@@ -236,7 +307,11 @@ class AuditStore:
                 out.append({"kommun": r.kommun, "seq": r.seq, "count": counts.get(r.kommun, 0), "hash": r.hash,
                             "base_seq": r.base_seq, "base_hash": r.base_hash,
                             "head_level": last.level if last else None,
-                            "head_day": last.day.isoformat() if last else None})
+                            "head_day": last.day.isoformat() if last else None, "at": at,
+                            "signed_from": r.signed_from})
+                if self.signer:
+                    out[-1] |= {"key_id": self.signer.key_id, "mac": self.signer.checkpoint_mac(
+                        at, r.kommun, r.seq, r.hash, r.base_seq, r.base_hash, r.signed_from)}
             return out
 
     def compare_checkpoint(self, heads: Iterable[CheckpointHead],
@@ -272,15 +347,37 @@ class AuditStore:
         with self.engine.connect() as conn:
             return [(r.level, r.insats_id, r.day, json.loads(r.body)) for r in conn.execute(q)]
 
-    def decisions_for(self, request_ids: list[str]) -> dict[str, tuple[str, str | None]]:
-        """request id → (level, personnummer) of its documented decision (one query)."""
+    def decisions_for(self, request_ids: list[str], keys: LinkKeys | None = None
+                      ) -> dict[str, tuple[str, str | None, dt.date]]:
+        """request id → (level, personnummer, day) of its documented decision (one query).
+
+        With ``keys`` a 14 kap 4–5 § decision is found under its keyed id too (only the key holder can).
+        """
         if not request_ids:
             return {}
-        q = select(records.c.request_id, records.c.level, records.c.personnummer).where(
-            records.c.request_id.in_(request_ids), records.c.step == "decision"
+        wanted = {c: rid for rid in request_ids
+                  for c in (keys.candidates(rid, "decision") if keys else [str(rid)])}
+        q = select(records.c.request_id, records.c.level, records.c.personnummer, records.c.day).where(
+            records.c.request_id.in_(list(wanted)), records.c.step == "decision"
         )
         with self.engine.connect() as conn:
-            return {r.request_id: (r.level, r.personnummer) for r in conn.execute(q)}
+            return {wanted[r.request_id]: (r.level, r.personnummer, r.day) for r in conn.execute(q)}
+
+    def coverage_entries(self, kommun: str | None, start: dt.date, end: dt.date
+                         ) -> list[tuple[str, str, str, str | None]]:
+        """(kommun, channel, step, information status) of every kept record in a period, read from
+        the hash-covered body (not from a column an editor could change unseen)."""
+        q = select(records.c.kommun, records.c.step, records.c.body).where(
+            records.c.day >= start, records.c.day <= end, records.c.purged_at.is_(None))
+        if kommun is not None:
+            q = q.where(records.c.kommun == kommun)
+        out = []
+        with self.engine.connect() as conn:
+            for r in conn.execute(q.execution_options(yield_per=5000)):
+                body = json.loads(r.body)
+                info = body.get("information") or {}
+                out.append((r.kommun, str(body.get("channel", "?")), r.step, info.get("status")))
+        return out
 
     def count(self, **where: str) -> int:
         """Number of records matching equality filters (tests and ops)."""
