@@ -228,6 +228,7 @@ def latest_checkpoints(heads: Iterable[CheckpointHead],
             problems.append(f"kontrollpunkt {n} ({cp.kommun}) går bakåt jämfört med en tidigare")
             continue
         latest[cp.kommun] = cp
+    return latest, problems
 
 
 def check_against_checkpoint(cp: CheckpointHead, head: Head | None, hash_at: str | None,
