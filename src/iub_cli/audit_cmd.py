@@ -149,7 +149,7 @@ def stats(
     kommun: str = typer.Option(..., "--kommun"),
     start: dt.datetime = typer.Option(..., "--from", formats=["%Y-%m-%d"]),
     end: dt.datetime = typer.Option(..., "--to", formats=["%Y-%m-%d"]),
-    by: str = typer.Option("insats", "--by", help=f"Comma-separated: {','.join(DIMENSIONS)}"),
+    by: str = typer.Option("insats", "--by", help=f"insats, one of {','.join(DIMENSIONS[1:])}, or insats,DIM"),
     as_json: bool = typer.Option(False, "--json"),
     database_url: str | None = DB_OPTION,
 ) -> None:
@@ -166,6 +166,8 @@ def stats(
         return
     console = Console()
     console.print(_stats_table(result))
+    if result.get("note"):
+        console.print(result["note"])
     console.print("  ".join(f"{k} = {v}" for k, v in result["legend"].items()))
 
 
