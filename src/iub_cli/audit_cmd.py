@@ -26,6 +26,9 @@ DB_OPTION = typer.Option(None, "--database-url", help="Audit store URL (default:
 def open_store(database_url: str | None) -> AuditStore:
     """The audit store the service writes to (migrated), with the chain key (exit 2 without one)."""
     s = AuditSettings()
+    local = Path(s.var_dir) / "secrets" / "audit-chain.key"  # what `iub up` generated for this var dir
+    if s.chain_key is None and s.chain_key_file is None and local.exists():
+        s = s.model_copy(update={"chain_key_file": str(local)})
     try:
         signer = s.signer()
     except (SecretMissing, OSError) as exc:

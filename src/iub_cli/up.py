@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from iub_cli.local_secrets import local_audit_keys
 from iub_runtime.processes import RedisServer, System, wait_until
 
 
@@ -28,7 +29,9 @@ def up(
         typer.echo(f"redis-server (AOF, appendfsync always) at {redis_url}, data in {var_dir / 'redis'}")
     else:
         typer.echo("using REDIS_URL from the environment")
-    env = {"IUB_VAR_DIR": str(var_dir)}
+    env = {"IUB_VAR_DIR": str(var_dir), **local_audit_keys(var_dir)}
+    if "IUB_AUDIT_CHAIN_KEY" in env:
+        typer.echo(f"audit chain and link keys: {var_dir / 'secrets'} (also for `iub audit verify`)")
     if not (os.environ.get("IUB_CLIENTS_FILE") or os.environ.get("IUB_CLIENTS_JSON")):
         # local development: no client credentials configured, so intake runs in its explicit dev mode
         env["IUB_AUTH_DISABLED"] = "true"
