@@ -80,3 +80,28 @@ def test_the_same_figures_are_on_metrics(store):
 
     assert (gauge("received"), gauge("informed"), gauge("failed"), gauge("pending")) == (2, 1, 1, 0)
     assert REGISTRY.get_sample_value("iub_information_uninformed", {"kommun": k}) == 1
+
+
+async def test_the_dashboard_summary_is_published_to_redis_with_counts_only(store, clean_redis):
+    import asyncio
+
+    from redis.asyncio import Redis
+
+    from iub_audit.background import coverage_loop
+    from iub_contracts.streams import COVERAGE_SUMMARY_KEY
+
+    msg = _document(store, ANONYMISED, InformationStatus.FAILED)
+    redis = Redis.from_url(clean_redis)
+    task = asyncio.create_task(coverage_loop(store, lambda: redis, 31, 0.05, lambda: NOW))
+    try:
+        for _ in range(200):
+            if await redis.exists(COVERAGE_SUMMARY_KEY):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+    raw = (await redis.get(COVERAGE_SUMMARY_KEY)).decode()
+    [row] = json.loads(raw)["rows"]
+    assert (row["kommun"], row["received"], row["failed"], row["complete"]) == (ANONYMISED[0], 1, 1, False)
+    assert str(msg.request_id) not in raw
+    await redis.aclose()

@@ -246,3 +246,34 @@ def test_the_services_refuse_an_empty_or_default_chain_key_outside_dev_mode(monk
 
 def test_signer_is_what_the_store_uses():
     assert SIGNER.key_id and len(SIGNER.key_id) == 12
+
+
+def test_the_service_refuses_to_start_without_its_keys(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("IUB_AUDIT_CHAIN_KEY", "IUB_AUDIT_LINK_KEY",
+                                                            "IUB_DEV_MODE")}
+    env["IUB_VAR_DIR"] = str(tmp_path)
+    r = subprocess.run([sys.executable, "-m", "iub_audit"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "IUB_AUDIT_CHAIN_KEY" in r.stderr
+
+
+async def test_the_service_appends_signed_checkpoints_on_a_schedule(store, tmp_path):
+    import asyncio
+
+    from iub_audit.checkpoints import export_loop
+
+    write(store, INDIVIDUAL, 2)
+    path = tmp_path / "cp" / "checkpoints.jsonl"
+    task = asyncio.create_task(export_loop(store, path, 0.05))
+    try:
+        for _ in range(200):
+            if path.exists() and len(path.read_text().splitlines()) >= 3:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+    latest, bad = latest_checkpoints(read_checkpoints(path), store.signer)
+    assert bad == [] and latest[K].seq == 2 and len(path.read_text().splitlines()) >= 3
