@@ -73,6 +73,7 @@ def store_decision(store: AuditStore, msg: DecisionMade) -> Stored:
     outcome = document_decision(CATALOG, msg, KEYS).record
     assert isinstance(outcome, Prepared), outcome
     stored = store.append_many([outcome.item], now=NOW)[0]
+    store.flush_staged(NOW, everything=True)  # 14 kap 4–5 § records join the chain at once in these tests
     if stored.created:
         FIGURES[f"records written: {outcome.level}"] += 1
     return stored

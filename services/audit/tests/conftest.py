@@ -19,7 +19,7 @@ def _fresh(url: str) -> AuditStore:
     migrate(engine)
     if engine.dialect.name == "postgresql":  # one database per session: empty it per test
         with engine.begin() as conn:
-            conn.exec_driver_sql("TRUNCATE audit_records, audit_chain_heads")
+            conn.exec_driver_sql("TRUNCATE audit_records, audit_chain_heads, audit_staged")
     return AuditStore(engine, SIGNER)
 
 

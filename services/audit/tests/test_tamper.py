@@ -277,3 +277,16 @@ async def test_the_service_appends_signed_checkpoints_on_a_schedule(store, tmp_p
         task.cancel()
     latest, bad = latest_checkpoints(read_checkpoints(path), store.signer)
     assert bad == [] and latest[K].seq == 2 and len(path.read_text().splitlines()) >= 3
+
+
+def test_a_waiting_unlinkable_record_edited_before_its_hour_is_over_is_caught_and_not_chained(store):
+    from audit_support import ANONYMISED, CATALOG, KEYS, decision
+
+    from iub_audit.domain.documenting import document_decision
+
+    store.append_many([document_decision(CATALOG, decision(*ANONYMISED), KEYS).record.item], now=NOW)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_staged SET body = replace(body, 'okänt', 'kvinna')"))
+        conn.execute(text("UPDATE audit_staged SET body = replace(body, '\"man\"', '\"kvinna\"')"))
+    assert store.verify()[ANONYMISED[0]] is not None
+    assert store.flush_staged(NOW, everything=True) == 0  # never laundered into the chain

@@ -65,11 +65,23 @@ async def coverage_loop(store: AuditStore, redis_getter: Callable[[], Any], wind
         await asyncio.sleep(interval_s)
 
 
+async def flush_loop(store: AuditStore, interval_s: float, clock: Callable[[], dt.datetime]) -> None:
+    """Chain the staged 14 kap 4–5 § records of every hour that is over, in random order."""
+    while True:
+        try:
+            n = await asyncio.to_thread(store.flush_staged, clock())
+            if n:
+                log.info("audit_staged_chained", records=n)
+        except Exception as exc:  # noqa: BLE001 - an outage must not end the loop
+            log.warning("audit_stage_flush_failed", error_type=type(exc).__name__)
+        await asyncio.sleep(interval_s)
+
+
 def background_tasks(store: AuditStore, s: AuditSettings, redis_getter: Callable[[], Any],
                      clock: Callable[[], dt.datetime]) -> list[Coroutine]:
     """The coroutines the service runs beside its consumers."""
     tasks: list[Coroutine] = [coverage_loop(store, redis_getter, s.coverage_window_days, s.coverage_refresh_s,
-                                            clock)]
+                                            clock), flush_loop(store, s.stage_flush_interval_s, clock)]
     if s.checkpoint_path:
         tasks.append(export_loop(store, Path(s.checkpoint_path), s.checkpoint_interval_s))
     return tasks

@@ -70,6 +70,24 @@ chain_heads = Table(
     Column("signed_from", Integer, nullable=False, server_default="1"),
 )
 
+# 14 kap 4–5 § records wait here until the hour is over, then join their chains in random order, so a
+# record's position in the chain cannot be matched with the order of the stream entries. No rowid
+# (SQLite): the primary key is the keyed id, so not even the physical order follows arrival.
+staged = Table(
+    "audit_staged",
+    metadata,
+    Column("request_id", String(36), primary_key=True),  # the keyed record id, never the request's
+    Column("step", String(20), primary_key=True),
+    Column("kommun", String(80), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("insats_id", String(120), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("hour", String(13), nullable=False),  # UTC hour it arrived in, e.g. 2025-09-05T10
+    Column("body", Text, nullable=False),
+    Column("mac", String(64), nullable=True),  # HMAC under the chain key of id, step and content
+    sqlite_with_rowid=False,
+)
+
 schema_version = Table(
     "audit_schema_version",
     metadata,
@@ -119,8 +137,13 @@ def _m4(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE audit_chain_heads ADD COLUMN signed_from INTEGER NOT NULL DEFAULT 1"))
 
 
+def _m5(conn: Connection) -> None:
+    """Staging of 14 kap 4–5 § records until their hour is over (chain order does not follow arrival)."""
+    staged.create(conn, checkfirst=True)
+
+
 # ordered, versioned migrations; append only, never edit one that has shipped
-MIGRATIONS: list[tuple[int, Callable[[Connection], Any]]] = [(1, _m1), (2, _m2), (3, _m3), (4, _m4)]
+MIGRATIONS: list[tuple[int, Callable[[Connection], Any]]] = [(1, _m1), (2, _m2), (3, _m3), (4, _m4), (5, _m5)]
 
 
 def migrate(engine: Engine) -> int:

@@ -51,6 +51,8 @@ class AuditSettings(RuntimeSettings):
                                         description="Append-only file of signed checkpoints; verify reads it")
     checkpoint_interval_s: float = Field(default=300.0, gt=0, validation_alias="IUB_AUDIT_CHECKPOINT_INTERVAL_S",
                                          description="How often the service appends a checkpoint")
+    stage_flush_interval_s: float = Field(default=60.0, gt=0, validation_alias="IUB_AUDIT_STAGE_FLUSH_INTERVAL_S",
+                                          description="How often 14 kap 4–5 § records of past hours are chained")
     coverage_window_days: int = Field(default=31, ge=1, validation_alias="IUB_AUDIT_COVERAGE_WINDOW_DAYS",
                                       description="Period of the information-coverage gauges on /metrics")
     coverage_refresh_s: float = Field(default=60.0, gt=0, validation_alias="IUB_AUDIT_COVERAGE_REFRESH_S",

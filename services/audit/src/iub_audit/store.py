@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,7 @@ from iub_audit.domain.chain import (
 )
 from iub_audit.domain.linkage import LinkKeys
 from iub_audit.domain.signing import Signer
-from iub_audit.schema import chain_heads, migrate, records
+from iub_audit.schema import chain_heads, migrate, records, staged
 
 __all__ = ["AuditStore", "Stored", "PurgeResult", "default_sqlite_url", "make_engine", "migrate"]
 
@@ -190,24 +191,40 @@ class AuditStore:
     def _append(self, conn: Connection, body: dict[str, Any], personnummer: str | None, now: dt.datetime,
                 aliases: Iterable[str] = ()) -> Stored:
         header, kommun = Header.of(body), str(body["kommun"])
+        ids = [header.request_id, *aliases]
         existing = conn.execute(
             select(records.c.kommun, records.c.seq, records.c.hash).where(
-                records.c.request_id.in_([header.request_id, *aliases]), records.c.step == header.step
+                records.c.request_id.in_(ids), records.c.step == header.step
             )
         ).first()
         if existing:
             return Stored(existing.kommun, existing.seq, existing.hash, created=False)
+        canonical = canonical_json(body)
+        if header.level != "individual":  # 14 kap 4–5 §: staged, chained after its hour in random order
+            waiting = conn.execute(select(staged.c.kommun).where(staged.c.request_id.in_(ids),
+                                                                 staged.c.step == header.step)).first()
+            if waiting:
+                return Stored(kommun, 0, "", created=False)
+            mac = (self.signer.staged_mac(header.request_id, header.step, kommun, sha256_hex(canonical))
+                   if self.signer else None)
+            conn.execute(insert(staged).values(
+                request_id=header.request_id, step=header.step, kommun=kommun, level=header.level,
+                insats_id=header.insats_id, day=header.day, hour=_utc(now).strftime("%Y-%m-%dT%H"), body=canonical,
+                mac=mac))
+            return Stored(kommun, 0, "", created=True)
+        return self._chain(conn, kommun, header, canonical, personnummer, _utc(now).replace(microsecond=0))
+
+    def _chain(self, conn: Connection, kommun: str, header: Header, canonical: str, personnummer: str | None,
+               created: dt.datetime) -> Stored:
+        """Append one record to its kommun's chain (head locked), MAC'd when there is a signer."""
         head = _head(conn, kommun, lock=True)
         if head is None:
             conn.execute(insert(chain_heads).values(kommun=kommun, **self._head_values(kommun, 0, GENESIS, 0,
                                                                                         GENESIS, 1)))
             head = _head(conn, kommun, lock=True)
         seq = head.seq + 1
-        canonical = canonical_json(body)
         content = sha256_hex(canonical)
         h = chain_hash(head.hash, kommun, seq, header, content)
-        # 14 kap 4–5 §: no instant finer than the day the follow-up needs (it could be joined to a stream entry)
-        created = _utc(now).replace(microsecond=0) if header.level == "individual" else _day_start(header.day)
         mac = self.signer.record_mac(kommun, seq, CURRENT_VERSION, h, created, None) if self.signer else None
         conn.execute(
             insert(records).values(
@@ -220,6 +237,40 @@ class AuditStore:
         conn.execute(update(chain_heads).where(chain_heads.c.kommun == kommun).values(
             **self._head_values(kommun, seq, h, head.base_seq, head.base_hash, head.signed_from)))
         return Stored(kommun, seq, h, created=True)
+
+    def _staged_ok(self, r) -> bool:
+        return self.signer is None or self.signer.verify(r.mac, self.signer.staged_mac(
+            r.request_id, r.step, r.kommun, sha256_hex(r.body)))
+
+    def flush_staged(self, now: dt.datetime, *, everything: bool = False,
+                     rng: random.Random | None = None) -> int:
+        """Chain the 14 kap 4–5 § records of hours that are over (all with ``everything``), in random order.
+
+        Each kommun in its own transaction; rows another process is flushing are skipped (PostgreSQL
+        SKIP LOCKED; SQLite writes one at a time). A staged row whose MAC fails stays where it is,
+        for verify to report, and is never laundered into the chain. Returns the records chained.
+        """
+        rng = rng or random.SystemRandom()
+        hour = _utc(now).strftime("%Y-%m-%dT%H")
+        with self.engine.connect() as conn:
+            kommuner = sorted({r[0] for r in conn.execute(select(staged.c.kommun).distinct())})
+        done = 0
+        for kommun in kommuner:
+            with self.engine.begin() as conn:
+                q = select(staged).where(staged.c.kommun == kommun)
+                if not everything:
+                    q = q.where(staged.c.hour < hour)
+                if conn.dialect.name == "postgresql":
+                    q = q.with_for_update(skip_locked=True)
+                rows = [r for r in conn.execute(q).all() if self._staged_ok(r)]
+                rng.shuffle(rows)
+                for r in rows:
+                    day = r.day if isinstance(r.day, dt.date) else dt.date.fromisoformat(str(r.day))
+                    header = Header(r.request_id, r.step, r.level, r.insats_id, day)
+                    self._chain(conn, kommun, header, r.body, None, _day_start(day))
+                    conn.execute(delete(staged).where(staged.c.request_id == r.request_id, staged.c.step == r.step))
+                done += len(rows)
+        return done
 
     def purge(self, cutoffs: Mapping[str, dt.date], *, now: dt.datetime) -> list[PurgeResult]:
         """Gallring: delete each chain's expired prefix and move its base; empty expired records behind it.
@@ -276,7 +327,8 @@ class AuditStore:
         with self.engine.connect() as conn:
             heads = {r[0] for r in conn.execute(select(chain_heads.c.kommun))}
             found = {r[0] for r in conn.execute(select(records.c.kommun).distinct())}
-        return sorted(heads | found)
+            waiting = {r[0] for r in conn.execute(select(staged.c.kommun).distinct())}
+        return sorted(heads | found | waiting)
 
     def verify(self, kommun: str | None = None,
                purged_too_early: Callable[[Header], bool] | None = None,
@@ -290,6 +342,11 @@ class AuditStore:
                     select(records.c.id).where(records.c.kommun == k).limit(1)).first() is not None
                 result[k] = first_broken_link(_links(conn, k), k, head, purged_too_early, self.signer,
                                               purge_allowed) if exists else None
+                if result[k] is None:
+                    bad = [r for r in conn.execute(select(staged).where(staged.c.kommun == k))
+                           if not self._staged_ok(r)]
+                    if bad:
+                        result[k] = Broken(0, f"{len(bad)} väntande 14 kap 4–5 §-poster är ändrade")
         return result
 
     def checkpoint(self, at: str | None = None) -> list[dict[str, Any]]:
@@ -344,8 +401,10 @@ class AuditStore:
             records.c.kommun == kommun, records.c.step == "decision", records.c.day >= start,
             records.c.day <= end, records.c.purged_at.is_(None),
         )
+        waiting = select(staged.c.level, staged.c.insats_id, staged.c.day, staged.c.body).where(
+            staged.c.kommun == kommun, staged.c.step == "decision", staged.c.day >= start, staged.c.day <= end)
         with self.engine.connect() as conn:
-            return [(r.level, r.insats_id, r.day, json.loads(r.body)) for r in conn.execute(q)]
+            return [(r.level, r.insats_id, r.day, json.loads(r.body)) for q_ in (q, waiting) for r in conn.execute(q_)]
 
     def decisions_for(self, request_ids: list[str], keys: LinkKeys | None = None
                       ) -> dict[str, tuple[str, str | None, dt.date]]:
@@ -360,8 +419,12 @@ class AuditStore:
         q = select(records.c.request_id, records.c.level, records.c.personnummer, records.c.day).where(
             records.c.request_id.in_(list(wanted)), records.c.step == "decision"
         )
+        waiting = select(staged.c.request_id, staged.c.level, staged.c.day).where(
+            staged.c.request_id.in_(list(wanted)), staged.c.step == "decision")
         with self.engine.connect() as conn:
-            return {wanted[r.request_id]: (r.level, r.personnummer, r.day) for r in conn.execute(q)}
+            found = {wanted[r.request_id]: (r.level, r.personnummer, r.day) for r in conn.execute(q)}
+            found.update({wanted[r.request_id]: (r.level, None, r.day) for r in conn.execute(waiting)})
+            return found
 
     def coverage_entries(self, kommun: str | None, start: dt.date, end: dt.date
                          ) -> list[tuple[str, str, str, str | None]]:
@@ -371,9 +434,13 @@ class AuditStore:
             records.c.day >= start, records.c.day <= end, records.c.purged_at.is_(None))
         if kommun is not None:
             q = q.where(records.c.kommun == kommun)
+        waiting = select(staged.c.kommun, staged.c.step, staged.c.body).where(staged.c.day >= start,
+                                                                               staged.c.day <= end)
+        if kommun is not None:
+            waiting = waiting.where(staged.c.kommun == kommun)
         out = []
         with self.engine.connect() as conn:
-            for r in conn.execute(q.execution_options(yield_per=5000)):
+            for r in [*conn.execute(q.execution_options(yield_per=5000)), *conn.execute(waiting)]:
                 body = json.loads(r.body)
                 info = body.get("information") or {}
                 out.append((r.kommun, str(body.get("channel", "?")), r.step, info.get("status")))
@@ -384,5 +451,10 @@ class AuditStore:
         q = select(func.count()).select_from(records)
         for k, v in where.items():
             q = q.where(records.c[k] == v)
+        w = None
+        if all(k in staged.c for k in where):  # staged 14 kap 4–5 § records count too
+            w = select(func.count()).select_from(staged)
+            for k, v in where.items():
+                w = w.where(staged.c[k] == v)
         with self.engine.connect() as conn:
-            return int(conn.execute(q).scalar() or 0)
+            return int(conn.execute(q).scalar() or 0) + (int(conn.execute(w).scalar() or 0) if w is not None else 0)

@@ -58,6 +58,10 @@ class Signer:
         """The MAC of one exported checkpoint line."""
         return self._mac("checkpoint", at, kommun, seq, hash_, base_seq, base_hash, signed_from)
 
+    def staged_mac(self, record_id: str, step: str, kommun: str, content_sha256: str) -> str:
+        """The MAC of a 14 kap 4–5 § record waiting for its hour to end (before it joins the chain)."""
+        return self._mac("staged", record_id, step, kommun, content_sha256)
+
     def verify(self, mac: str | None, expected: str) -> bool:
         """Constant-time comparison (a missing MAC never matches)."""
         return mac is not None and hmac.compare_digest(mac, expected)
