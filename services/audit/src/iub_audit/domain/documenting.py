@@ -90,15 +90,16 @@ def document_decision(catalog: Catalog, msg: DecisionMade, keys: LinkKeys) -> Do
 
 def document_information(catalog: Catalog, msg: InformationGiven,
                          decided: tuple[str, str | None, dt.date | None] | tuple[str, str | None] | None,
-                         keys: LinkKeys) -> Prepared | Refused:
+                         keys: LinkKeys, day: dt.date | None = None) -> Prepared | Refused:
     """The information record, at the level its decision was documented at (else the catalogue's).
 
     ``decided`` is (level, personnummer, day) of the request's decision record, if there is one
-    (``AuditStore.decisions_for`` with ``keys``); the information record takes the decision's day.
+    (``AuditStore.decisions_for`` with ``keys``); the information record takes the decision's day,
+    else ``day`` (the request's day, when the information is documented before its decision).
     Raises IdentityMissing for an individual-level insats whose decision is not documented
     yet, so the delivery is retried (and dead-lettered by the claimer if it never comes).
     """
-    day = decided[2] if decided is not None and len(decided) > 2 else None
+    day = decided[2] if decided is not None and len(decided) > 2 else day
     if decided is not None:
         level, identity = DocumentationLevel(decided[0]), decided[1]
         topic = level_and_topic(catalog, msg.kommun, msg.insats_id, request_day(msg.occurred_at))[1]
