@@ -20,6 +20,7 @@ from pyinstrument import Profiler
 
 from iub_audit.domain.chain import Header, canonical_json, chain_hash, sha256_hex
 from iub_audit.domain.documenting import document_decision
+from iub_audit.domain.linkage import LinkKeys
 from iub_contracts.api import FactsIn, RequestIn
 from iub_contracts.catalog_loader import load_catalog
 from iub_contracts.messages import AuditRecorded, DecisionMade, RequestReceived
@@ -69,7 +70,7 @@ def main() -> None:
                    admitted.request.model_dump_json())
         made = step("eligibility: decide", evaluate_request, catalog, req, now)
         made = step("stream hop: DecisionMade", DecisionMade.model_validate_json, made.model_dump_json())
-        documented = step("audit: record", document_decision, catalog, made)
+        documented = step("audit: record", document_decision, catalog, made, LinkKeys(b"bench-link-key-" + b"b" * 32))
         body = documented.record.body
 
         step("audit: canonical JSON + hash", link, body, kommun, i)

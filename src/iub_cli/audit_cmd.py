@@ -11,11 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from iub_audit.domain.chain import CheckpointHead
+from iub_audit.checkpoints import append_checkpoint, read_checkpoints
+from iub_audit.domain.chain import latest_checkpoints
 from iub_audit.domain.retention import cutoffs, expired
 from iub_audit.domain.stats import DIMENSIONS, follow_up
 from iub_audit.insyn import normalise
-from iub_audit.settings import AuditSettings
+from iub_audit.settings import AuditSettings, SecretMissing
 from iub_audit.store import AuditStore, default_sqlite_url, make_engine, migrate
 
 audit_app = typer.Typer(help="Documentation: hash chains, partsinsyn, uppföljning and gallring.", no_args_is_help=True)
@@ -23,39 +24,67 @@ DB_OPTION = typer.Option(None, "--database-url", help="Audit store URL (default:
 
 
 def open_store(database_url: str | None) -> AuditStore:
-    """The audit store the service writes to (migrated to the current schema)."""
+    """The audit store the service writes to (migrated), with the chain key (exit 2 without one)."""
     s = AuditSettings()
+    local = Path(s.var_dir) / "secrets" / "audit-chain.key"  # what `iub up` generated for this var dir
+    if s.chain_key is None and s.chain_key_file is None and local.exists():
+        s = s.model_copy(update={"chain_key_file": str(local)})
+    try:
+        signer = s.signer()
+    except (SecretMissing, OSError) as exc:
+        typer.echo(f"kedjenyckeln saknas: {exc}", err=True)
+        raise typer.Exit(2) from None
     engine = make_engine(database_url or s.database_url or default_sqlite_url(Path(s.var_dir)))
     migrate(engine)
-    return AuditStore(engine)
+    return AuditStore(engine, signer)
 
 
 def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
+def purge_allowed_by(retention: dict[str, int], today: dt.date):
+    """A gallring mark is allowed when the record had expired on the day it was set (never in the future)."""
+    def allowed(header, purged_at: dt.datetime | None) -> bool:
+        if purged_at is None:
+            return False
+        day = (purged_at if purged_at.tzinfo else purged_at.replace(tzinfo=dt.UTC)).date()
+        return day <= today and expired(cutoffs(day, retention), header.level, header.day)
+    return allowed
+
+
 @audit_app.command("verify")
 def verify(
     kommun: str | None = typer.Option(None, "--kommun", help="Only this kommun's chain"),
-    checkpoint_file: Path | None = typer.Option(None, "--checkpoint", exists=True, dir_okay=False,
-                                                help="Also compare with heads exported by `iub audit checkpoint`"),
+    checkpoint_file: Path | None = typer.Option(
+        None, "--checkpoint", exists=True, dir_okay=False,
+        help="Compare with exported heads (default: IUB_AUDIT_CHECKPOINT_PATH when set)"),
     database_url: str | None = DB_OPTION,
 ) -> None:
-    """Recompute every kommun's hash chain and report the first broken link (exit 1 if any)."""
+    """Recompute every kommun's hash chain and its MACs and report the first broken link (exit 1 if any)."""
     store = open_store(database_url)
-    cut = cutoffs(_today(), AuditSettings().retention_days())
-    result = store.verify(kommun, purged_too_early=lambda h: not expired(cut, h.level, h.day))
+    settings = AuditSettings()
+    today = _today()
+    cut = cutoffs(today, settings.retention_days())
+    result = store.verify(kommun, purged_too_early=lambda h: not expired(cut, h.level, h.day),
+                          purge_allowed=purge_allowed_by(settings.retention_days(), today))
     problems = 0
     for k, broken in sorted(result.items()):
         typer.echo(f"{k}: intakt" if broken is None else f"{k}: BRUTEN vid post {broken.seq} ({broken.reason})")
         problems += broken is not None
+    if checkpoint_file is None and settings.checkpoint_path:
+        checkpoint_file = Path(settings.checkpoint_path)
+        if not checkpoint_file.exists():
+            typer.echo(f"kontrollpunktsfilen saknas: {checkpoint_file}", err=True)
+            raise typer.Exit(1)
     if checkpoint_file is not None:
-        heads = [CheckpointHead(h["kommun"], int(h["seq"]), h["hash"], h.get("head_level"),
-                                dt.date.fromisoformat(h["head_day"]) if h.get("head_day") else None)
-                 for h in json.loads(checkpoint_file.read_text(encoding="utf-8"))["heads"]
-                 if kommun is None or h["kommun"] == kommun]
+        latest, bad = latest_checkpoints(
+            [h for h in read_checkpoints(checkpoint_file) if kommun is None or h.kommun == kommun], store.signer)
+        for why in bad:
+            typer.echo(f"KONTROLLPUNKT AVVISAD: {why}")
+        problems += len(bad)
         kept = lambda level, day: not expired(cut, level, day)  # noqa: E731
-        for k, why in sorted(store.compare_checkpoint(heads, kept).items()):
+        for k, why in sorted(store.compare_checkpoint(latest.values(), kept).items()):
             typer.echo(f"{k}: stämmer med kontrollpunkten" if why is None
                        else f"{k}: AVVIKER från kontrollpunkten: {why}")
             problems += why is not None
@@ -63,9 +92,17 @@ def verify(
 
 
 @audit_app.command("checkpoint")
-def checkpoint(database_url: str | None = DB_OPTION) -> None:
-    """Print every chain head (records written, kept, hash) as JSON, to keep where operators cannot rewrite it."""
-    heads = open_store(database_url).checkpoint()
+def checkpoint(
+    append: Path | None = typer.Option(None, "--append", help="Append one signed line to this file (cron/timer)"),
+    database_url: str | None = DB_OPTION,
+) -> None:
+    """Print every chain head, signed with the chain key, as JSON, to keep where operators cannot rewrite it."""
+    store = open_store(database_url)
+    if append is not None:
+        n = append_checkpoint(store, append)
+        typer.echo(f"{n} kedjehuvuden tillagda i {append}")
+        return
+    heads = store.checkpoint()
     typer.echo(json.dumps({"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "heads": heads}, indent=2))
 
 
@@ -115,7 +152,7 @@ def stats(
     kommun: str = typer.Option(..., "--kommun"),
     start: dt.datetime = typer.Option(..., "--from", formats=["%Y-%m-%d"]),
     end: dt.datetime = typer.Option(..., "--to", formats=["%Y-%m-%d"]),
-    by: str = typer.Option("insats", "--by", help=f"Comma-separated: {','.join(DIMENSIONS)}"),
+    by: str = typer.Option("insats", "--by", help=f"insats, one of {','.join(DIMENSIONS[1:])}, or insats,DIM"),
     as_json: bool = typer.Option(False, "--json"),
     database_url: str | None = DB_OPTION,
 ) -> None:
@@ -132,6 +169,8 @@ def stats(
         return
     console = Console()
     console.print(_stats_table(result))
+    if result.get("note"):
+        console.print(result["note"])
     console.print("  ".join(f"{k} = {v}" for k, v in result["legend"].items()))
 
 

@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from redis.asyncio import Redis
@@ -14,8 +14,6 @@ from rich.console import Console
 from rich.table import Table
 
 from iub_cli.catalog_cmd import CatalogOption, load_or_exit
-from iub_notify.coverage import read_coverage
-from iub_notify.domain.coverage import Coverage
 from iub_notify.domain.information import needs_alternatives
 from iub_notify.queue import all_waits, set_wait_days
 
@@ -130,48 +128,42 @@ def queue_list(
     Console().print(table)
 
 
-def coverage_dict(c: Coverage, start: str | None, end: str | None) -> dict[str, Any]:
-    """The report as JSON-able data (request ids only)."""
-    return {
-        "kommun": c.kommun, "from": start, "to": end, "received": c.received, "delivered": c.delivered,
-        "failed": c.failed, "dead_lettered": c.dead_lettered, "pending": c.pending,
-        "failed_without_dead_letter": c.failed_without_dead_letter, "delivered_pct": c.delivered_pct,
-        "accounted_pct": c.accounted_pct, "complete": c.complete, "failed_ids": list(c.failed_ids),
-        "dead_lettered_ids": list(c.dead_lettered_ids), "pending_ids": list(c.pending_ids),
-    }
-
-
 @notify_app.command("coverage")
 def coverage_cmd(
     kommun: Annotated[str | None, typer.Option("--kommun", help="Kommunens id; utan: alla.")] = None,
-    start: Annotated[str | None, typer.Option("--from", help="Från dag (ÅÅÅÅ-MM-DD) eller tidpunkt.")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Till och med dag (ÅÅÅÅ-MM-DD) eller tidpunkt.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="Från dag (ÅÅÅÅ-MM-DD); standard: 30 dagar bakåt.")]
+    = None,
+    end: Annotated[str | None, typer.Option("--to", help="Till och med dag (ÅÅÅÅ-MM-DD); standard: i dag.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Skriv ut som JSON.")] = False,
-    check: Annotated[bool, typer.Option("--check", help="Exit 1 om något ärende saknar information.")] = False,
-    redis_url: RedisOption = None,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 om någon inte har informerats.")] = False,
+    database_url: Annotated[str | None, typer.Option("--database-url", help="Dokumentationens databas.")] = None,
 ) -> None:
-    """Ärenden mottagna mot information lämnad, misslyckad (dead letter) och väntande."""
+    """Mottagna, informerade, misslyckade och väntande per kanal och kommun, ur dokumentationen (varaktig)."""
+    import datetime as dt
+
+    from iub_audit.domain.coverage import coverage, totals
+    from iub_cli.audit_cmd import open_store
+
     try:
-        report = _run(redis_url, lambda r: read_coverage(r, kommun, start, end))
+        to_day = dt.date.fromisoformat(end) if end else dt.datetime.now(dt.UTC).date()
+        from_day = dt.date.fromisoformat(start) if start else to_day - dt.timedelta(days=30)
     except ValueError:
-        raise _fail("Ogiltigt datum: --from/--to väntar ÅÅÅÅ-MM-DD eller ÅÅÅÅ-MM-DDTHH:MM[+hh:mm].") from None
-    data = coverage_dict(report, start, end)
+        raise _fail("Ogiltigt datum: --from/--to väntar ÅÅÅÅ-MM-DD.") from None
+    rows = coverage(open_store(database_url).coverage_entries(kommun, from_day, to_day))
+    total = totals(rows, kommun or "alla")
+    data = {"kommun": kommun, "from": from_day.isoformat(), "to": to_day.isoformat(), "source": "audit store",
+            "rows": [r.as_dict() for r in rows], "total": total.as_dict()}
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        period = f"{start or 'början'} – {end or 'nu'}"
-        typer.echo(f"Täckning för {kommun or 'alla kommuner'}, {period}")
-        typer.echo(f"  mottagna ärenden:            {report.received}")
-        typer.echo(f"  information lämnad:          {report.delivered} ({report.delivered_pct} %)")
-        typer.echo(f"  leverans misslyckad (DLQ):   {report.failed}")
-        typer.echo(f"  fast i dead letter-ström:    {report.dead_lettered}")
-        typer.echo(f"  väntar:                      {report.pending}")
-        typer.echo(f"  redovisade (lämnad/DLQ):     {report.accounted_pct} %")
-        if report.failed_without_dead_letter:
-            typer.echo(f"  VARNING: {report.failed_without_dead_letter} misslyckade saknar dead letter")
-        for label, ids in (("misslyckade", report.failed_ids), ("i dead letter", report.dead_lettered_ids),
-                           ("väntande", report.pending_ids)):
-            if ids:
-                typer.echo(f"  {label}: " + ", ".join(ids[:20]) + (" …" if len(ids) > 20 else ""))
-    if check and not report.complete:
+        table = Table(title=f"Information enligt 11 kap. 6 § SoL, {kommun or 'alla kommuner'}, "
+                            f"{from_day}–{to_day} (ur dokumentationen)")
+        for column in ("Kommun", "Kanal", "Mottagna", "Informerade", "Misslyckade", "Väntande"):
+            table.add_column(column)
+        for r in [*rows, total]:
+            table.add_row(r.kommun, r.channel, str(r.received), str(r.informed), str(r.failed), str(r.pending))
+        Console().print(table)
+        if total.unmatched:
+            typer.echo(f"VARNING: {total.unmatched} informationsposter utan dokumenterat beslut")
+    if check and not total.complete:
         raise typer.Exit(1)

@@ -19,6 +19,7 @@ from pathlib import Path
 import typer
 
 from iub_cli.dev_sink import TelephonySink
+from iub_cli.local_secrets import local_audit_keys
 from iub_runtime.auth import hash_key, new_key
 from iub_runtime.processes import SERVICES, RedisServer, ServiceProcess, System
 from iub_runtime.signing import generate
@@ -137,6 +138,10 @@ def up(
         run_env, secrets_path, generated = run_secrets(var_dir)
         env.update(run_env)
         say(f"signing secrets of this run ({', '.join(generated) or 'from the environment'}) in {secrets_path}")
+        audit_keys = local_audit_keys(var_dir)  # kept across runs: the local chain verifies only with its key
+        env.update(audit_keys)
+        if audit_keys:
+            say(f"audit chain and link keys: {var_dir / 'secrets'} (also for `iub audit verify`)")
         service_env: dict[str, dict[str, str]] = {name: {} for name in SERVICES}
         insyn_key = None
         if not (os.environ.get("IUB_CLIENTS_FILE") or os.environ.get("IUB_CLIENTS_JSON")):

@@ -125,9 +125,10 @@ class RequestStatus(BaseModel):
 
     request_id: uuid.UUID
     kommun: str
-    insats_id: str
+    insats_id: str | None = Field(default=None, description="None once a 14 kap 4–5 § request was informed")
     status: Literal["received", "decided", "informed", "information_failed"]
-    received_at: dt.datetime
+    received_at: dt.datetime | None = Field(default=None,
+                                            description="None once a 14 kap 4–5 § request was informed")
     decision: dict | None = None
     decision_error: dict | None = None
     information: str | None = None

@@ -34,3 +34,7 @@ def dead_letter_stream(stream: str) -> str:
 
 
 ALL_DEAD_LETTER_STREAMS: Final = tuple(dead_letter_stream(s) for s in ALL_STREAMS)
+
+# Redis key (not a stream) where audit publishes the information-coverage summary for the dashboard:
+# counts per kommun and channel over a recent window, never a request id or personal data
+COVERAGE_SUMMARY_KEY = "iub:audit:coverage:v1"

@@ -11,6 +11,8 @@ from collections import Counter
 from pathlib import Path
 
 from iub_audit.domain.documenting import Prepared, document_decision
+from iub_audit.domain.linkage import LinkKeys
+from iub_audit.domain.signing import Signer
 from iub_audit.store import AuditStore, Stored
 from iub_contracts.catalog_loader import load_catalog
 from iub_contracts.facts import ApplicantFacts, Guardian
@@ -35,6 +37,8 @@ ADVISORY = ("mellerud", "radgivningssamtal")
 LEVEL_OF = {INDIVIDUAL: "individual", ANONYMISED: "anonymised", ADVISORY: "advisory"}
 
 FIGURES: Counter = Counter()
+SIGNER = Signer(b"test-chain-key-" + b"c" * 32)
+KEYS = LinkKeys(b"test-link-key-" + b"l" * 32)
 
 
 def decision(kommun: str, insats: str, *, facts: ApplicantFacts | None = None, channel=Channel.APP,
@@ -66,9 +70,10 @@ def guardian(label: str, consent: bool = True) -> Guardian:
 
 def store_decision(store: AuditStore, msg: DecisionMade) -> Stored:
     """Document a decision as the handler does; counts the record for the figures."""
-    outcome = document_decision(CATALOG, msg).record
+    outcome = document_decision(CATALOG, msg, KEYS).record
     assert isinstance(outcome, Prepared), outcome
-    stored = store.append(outcome.body, personnummer=outcome.personnummer, now=NOW)
+    stored = store.append_many([outcome.item], now=NOW)[0]
+    store.flush_staged(NOW, everything=True)  # 14 kap 4–5 § records join the chain at once in these tests
     if stored.created:
         FIGURES[f"records written: {outcome.level}"] += 1
     return stored

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # audit_support, shared by the test modules
 
-from audit_support import FIGURES  # noqa: E402
+from audit_support import FIGURES, SIGNER  # noqa: E402
 
 from iub_audit.store import AuditStore, make_engine, migrate  # noqa: E402
 
@@ -19,8 +19,8 @@ def _fresh(url: str) -> AuditStore:
     migrate(engine)
     if engine.dialect.name == "postgresql":  # one database per session: empty it per test
         with engine.begin() as conn:
-            conn.exec_driver_sql("TRUNCATE audit_records, audit_chain_heads")
-    return AuditStore(engine)
+            conn.exec_driver_sql("TRUNCATE audit_records, audit_chain_heads, audit_staged")
+    return AuditStore(engine, SIGNER)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

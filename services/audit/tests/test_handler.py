@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
-from audit_support import ADVISORY, ANONYMISED, CATALOG, FIGURES, INDIVIDUAL, PNR, decision, information
+from audit_support import ADVISORY, ANONYMISED, CATALOG, FIGURES, INDIVIDUAL, KEYS, PNR, decision, information
 from faststream.redis import TestRedisBroker
 
 from iub_audit.service import build_service
@@ -17,7 +19,7 @@ from iub_runtime.testing import RecordingWriter
 def svc(store, tmp_path):
     """The audit consumers over the parametrised store (SQLite and PostgreSQL), publishing into memory."""
     service = build_service(AuditSettings(var_dir=str(tmp_path)))
-    service.state.update(catalog=CATALOG, store=store)
+    service.state.update(catalog=CATALOG, store=store, link_keys=KEYS)
     service.rt.writer = RecordingWriter()
     return service
 
@@ -55,8 +57,25 @@ async def test_the_level_comes_from_the_catalogue_not_from_the_request(svc, komm
     msg = decision(*kommun_insats)
     info = information(msg, level=None)  # whatever notify says about the level is not used
     await publish(svc, (streams.DECISIONS, msg), (streams.INFORMATION, info))
-    assert svc.store.count(request_id=str(msg.request_id), level=level) == 2
-    assert svc.store.count(request_id=str(msg.request_id), personnummer=PNR) == (2 if level == "individual" else 0)
+    assert svc.store.count(level=level) == 2
+    assert svc.store.count(personnummer=PNR) == (2 if level == "individual" else 0)
+    # 14 kap 4–5 §: stored under keyed ids, never the request id
+    assert svc.store.count(request_id=str(msg.request_id)) == (2 if level == "individual" else 0)
+
+
+@pytest.mark.parametrize("kommun_insats", [ANONYMISED, ADVISORY], ids=["anonymised", "advisory"])
+async def test_unlinkable_records_are_still_stored_exactly_once_per_step(svc, kommun_insats):
+    msg = decision(*kommun_insats)
+    # the information comes the next day: its record still takes the decision's day (coverage per day)
+    info = information(msg, at=msg.received_at + dt.timedelta(days=1))
+    await publish(svc, (streams.DECISIONS, msg), (streams.DECISIONS, msg), (streams.INFORMATION, info),
+                  (streams.INFORMATION, info))
+    assert svc.store.count(step="decision") == 1 and svc.store.count(step="information") == 1
+    assert svc.store.count(request_id=str(msg.request_id)) == 0
+    entries = svc.store.coverage_entries(None, msg.received_at.date(), msg.received_at.date())
+    assert sorted(e[2] for e in entries) == ["decision", "information"]
+    recorded = svc.rt.writer.on(streams.RECORDED)
+    assert recorded and all(r.record_hash is None for r in recorded)  # no hash to join the stream to the record
 
 
 async def test_a_record_refused_by_its_model_is_dead_lettered_and_the_person_still_informed(svc):

@@ -12,7 +12,18 @@ import string
 import uuid
 
 import pytest
-from audit_support import ADVISORY, ANONYMISED, CATALOG, FIGURES, INDIVIDUAL, LEVEL_OF, NOW, decision, information
+from audit_support import (
+    ADVISORY,
+    ANONYMISED,
+    CATALOG,
+    FIGURES,
+    INDIVIDUAL,
+    KEYS,
+    LEVEL_OF,
+    NOW,
+    decision,
+    information,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -82,12 +93,12 @@ def stored_rows(store) -> str:
 def document(store, msg) -> list[Prepared]:
     """The decision and then the information, as the handlers document them."""
     done = []
-    d = document_decision(CATALOG, msg).record
+    d = document_decision(CATALOG, msg, KEYS).record
     assert isinstance(d, Prepared)
     store.append(d.body, personnummer=d.personnummer, now=NOW)
     done.append(d)
-    decided = store.decisions_for([str(msg.request_id)])
-    i = document_information(CATALOG, information(msg), decided.get(str(msg.request_id)))
+    decided = store.decisions_for([str(msg.request_id)], KEYS)
+    i = document_information(CATALOG, information(msg), decided.get(str(msg.request_id)), KEYS)
     assert isinstance(i, Prepared)
     store.append(i.body, personnummer=i.personnummer, now=NOW)
     done.append(i)

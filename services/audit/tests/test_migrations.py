@@ -103,3 +103,23 @@ def test_a_fresh_database_gets_every_migration(empty_url):
     write(store, INDIVIDUAL, 1)
     assert json.loads(json.dumps(store.checkpoint()))[0]["seq"] == 1
     engine.dispose()
+
+
+def test_a_chain_from_before_the_chain_key_is_adopted_and_signed_from_then_on(empty_url):
+    from audit_support import SIGNER
+
+    _legacy_store(empty_url, 3)
+    engine = make_engine(empty_url)
+    migrate(engine)
+    signed = AuditStore(engine, SIGNER)
+    assert "signerat" in signed.verify()["ostersund"].reason  # an unsigned head is not accepted as it is
+    assert signed.adopt_unsigned() == ["ostersund"]
+    assert signed.adopt_unsigned() == []  # once
+    write(signed, INDIVIDUAL, 2)
+    assert signed.verify() == {"ostersund": None}
+    [head] = signed.checkpoint()
+    assert head["signed_from"] == 4
+    with engine.begin() as conn:  # a new record without its MAC: caught
+        conn.execute(text("UPDATE audit_records SET mac = NULL WHERE seq = 5"))
+    assert signed.verify()["ostersund"].seq == 5
+    engine.dispose()

@@ -74,3 +74,37 @@ async def test_a_late_message_for_a_forgotten_request_creates_no_row(app):
         await br.publish(information(req).model_dump(mode="json"), stream=streams.INFORMATION)
     assert await rt.redis.exists(f"iub:request:{req.request_id}") == 0
     assert await read_status(rt.redis, str(req.request_id)) is None
+
+
+@pytest.mark.parametrize("level", ["anonymised", "advisory"])
+async def test_an_unlinkable_request_keeps_no_link_back_once_informed(app, level):
+    """14 kap 4–5 §: insats, time, channel and decision go; a late decision does not bring them back."""
+    from iub_contracts.catalog import DocumentationLevel
+
+    rt = app.state.runtime
+    req = received()
+    await accept_request(rt.redis, req, retention_s=3600)
+    made = evaluate_request(load_catalog(app.state.intake.settings.catalog_dir), req, NOW)
+    info = information(req).model_copy(update={"level": DocumentationLevel(level)})
+    async with TestRedisBroker(app.state.broker) as br:
+        await br.publish(made.model_dump(mode="json"), stream=streams.DECISIONS)
+        await br.publish(info.model_dump(mode="json"), stream=streams.INFORMATION)
+        await br.publish(made.model_dump(mode="json"), stream=streams.DECISIONS)  # redelivered late
+    raw = {k.decode() for k in await rt.redis.hgetall(f"iub:request:{req.request_id}")}
+    assert raw == {"kommun", "information", "information_status", "minimised"}
+    row = await read_status(rt.redis, str(req.request_id))
+    assert (row["status"], row["information"], row["insats_id"], row["received_at"]) == (
+        "informed", "Du har rätt att ansöka.", None, None)
+
+
+async def test_an_individual_request_keeps_its_status_row_after_information(app):
+    from iub_contracts.catalog import DocumentationLevel
+
+    rt = app.state.runtime
+    req = received()
+    await accept_request(rt.redis, req, retention_s=3600)
+    info = information(req).model_copy(update={"level": DocumentationLevel.INDIVIDUAL})
+    async with TestRedisBroker(app.state.broker) as br:
+        await br.publish(info.model_dump(mode="json"), stream=streams.INFORMATION)
+    row = await read_status(rt.redis, str(req.request_id))
+    assert row["insats_id"] == req.insats_id and row["received_at"]

@@ -13,7 +13,7 @@ import structlog
 import uvicorn
 
 from iub_audit.app import ClientsConfigError, create_api, create_app
-from iub_audit.settings import AuditSettings
+from iub_audit.settings import AuditSettings, SecretMissing
 from iub_runtime.signing import InsecureSecret
 
 
@@ -33,6 +33,12 @@ def _bind(host: str, port: int) -> socket.socket:
 def main() -> None:
     """Serve until SIGTERM/SIGINT."""
     settings = AuditSettings()
+    try:  # the chain and link keys are secrets: never start on an empty or default one (IUB_DEV_MODE aside)
+        settings.signer()
+        settings.link_keys()
+    except (SecretMissing, OSError) as exc:
+        print(f"iub audit: {exc}", file=sys.stderr)
+        sys.exit(2)
     try:
         api = create_api(settings)
     except (ClientsConfigError, InsecureSecret) as exc:

@@ -49,6 +49,8 @@ records = Table(
     Column("purged_at", DateTime(timezone=True), nullable=True),
     Column("hash_version", Integer, nullable=False, server_default="1"),
     Column("content_sha256", String(64), nullable=True),
+    # HMAC under the chain key (outside the database) of position, hash, creation and gallring mark
+    Column("mac", String(64), nullable=True),
     UniqueConstraint("request_id", "step", name="uq_audit_request_step"),
     UniqueConstraint("kommun", "seq", name="uq_audit_kommun_seq"),
 )
@@ -62,6 +64,28 @@ chain_heads = Table(
     # gallring deletes a prefix of the chain; the last deleted record's position and hash stay here
     Column("base_seq", Integer, nullable=False, server_default="0"),
     Column("base_hash", String(64), nullable=False, server_default=GENESIS),
+    # HMAC under the chain key of seq, hash, base and signed_from: a base move or head rewrite needs the key
+    Column("mac", String(64), nullable=True),
+    # records from this position on carry a MAC (earlier ones were written before the key existed)
+    Column("signed_from", Integer, nullable=False, server_default="1"),
+)
+
+# 14 kap 4–5 § records wait here until the hour is over, then join their chains in random order, so a
+# record's position in the chain cannot be matched with the order of the stream entries. No rowid
+# (SQLite): the primary key is the keyed id, so not even the physical order follows arrival.
+staged = Table(
+    "audit_staged",
+    metadata,
+    Column("request_id", String(36), primary_key=True),  # the keyed record id, never the request's
+    Column("step", String(20), primary_key=True),
+    Column("kommun", String(80), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("insats_id", String(120), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("hour", String(13), nullable=False),  # UTC hour it arrived in, e.g. 2025-09-05T10
+    Column("body", Text, nullable=False),
+    Column("mac", String(64), nullable=True),  # HMAC under the chain key of id, step and content
+    sqlite_with_rowid=False,
 )
 
 schema_version = Table(
@@ -102,8 +126,24 @@ def _m3(conn: Connection) -> None:
         STATS_INDEX.create(conn)
 
 
+def _m4(conn: Connection) -> None:
+    """Keyed anchors: a MAC per record and per head, and where signing began in each chain."""
+    if "mac" not in _columns(conn, "audit_records"):
+        conn.execute(text("ALTER TABLE audit_records ADD COLUMN mac VARCHAR(64) NULL"))
+    have = _columns(conn, "audit_chain_heads")
+    if "mac" not in have:
+        conn.execute(text("ALTER TABLE audit_chain_heads ADD COLUMN mac VARCHAR(64) NULL"))
+    if "signed_from" not in have:
+        conn.execute(text("ALTER TABLE audit_chain_heads ADD COLUMN signed_from INTEGER NOT NULL DEFAULT 1"))
+
+
+def _m5(conn: Connection) -> None:
+    """Staging of 14 kap 4–5 § records until their hour is over (chain order does not follow arrival)."""
+    staged.create(conn, checkfirst=True)
+
+
 # ordered, versioned migrations; append only, never edit one that has shipped
-MIGRATIONS: list[tuple[int, Callable[[Connection], Any]]] = [(1, _m1), (2, _m2), (3, _m3)]
+MIGRATIONS: list[tuple[int, Callable[[Connection], Any]]] = [(1, _m1), (2, _m2), (3, _m3), (4, _m4), (5, _m5)]
 
 
 def migrate(engine: Engine) -> int:

@@ -11,7 +11,9 @@ import structlog
 from faststream.redis import RedisBroker
 from prometheus_client import Counter
 
+from iub_audit.background import background_tasks
 from iub_audit.domain.documenting import Prepared, Refused, document_decision, document_information
+from iub_audit.domain.linkage import LinkKeys
 from iub_audit.settings import AuditSettings
 from iub_audit.store import AuditStore, default_sqlite_url, make_engine, migrate
 from iub_contracts import streams
@@ -37,11 +39,17 @@ class AuditService:
     broker: RedisBroker
     state: dict[str, Any] = field(default_factory=dict)
     _health: Any = None
+    _tasks: list = field(default_factory=list)
 
     @property
     def catalog(self) -> Catalog:
         """The catalogue the levels come from."""
         return self.state["catalog"]
+
+    @property
+    def link_keys(self) -> LinkKeys:
+        """Linkage keys of 14 kap 4–5 § record ids (outside the store and Redis)."""
+        return self.state["link_keys"]
 
     @property
     def store(self) -> AuditStore:
@@ -51,19 +59,30 @@ class AuditService:
     async def open(self) -> None:
         """Load the catalogue, migrate the store, connect to Redis and prepare the streams."""
         s = self.settings
+        # refuses to start with an empty or default chain or link key outside explicit dev mode
+        signer = s.signer()
+        if "link_keys" not in self.state:
+            self.state["link_keys"] = s.link_keys()
         if "catalog" not in self.state:
             self.state["catalog"] = load_catalog(Path(s.catalog_dir) if s.catalog_dir else default_catalog_dir())
         if "store" not in self.state:
             engine = make_engine(s.database_url or default_sqlite_url(Path(s.var_dir)))
             await asyncio.to_thread(migrate, engine)
-            self.state["store"] = AuditStore(engine)
+            self.state["store"] = AuditStore(engine, signer)
+            adopted = await asyncio.to_thread(self.state["store"].adopt_unsigned)
+            if adopted:
+                log.warning("audit_chains_adopted_for_signing", kommuner=len(adopted))
         await self.rt.connect()
         await self.rt.prepare_streams()
+        self._tasks = [asyncio.create_task(t) for t in background_tasks(
+            self.store, s, lambda: self.rt.redis, self.rt.clock)]
         self._health = await serve_health(self.rt, s.metrics_port, s.metrics_host)
         log.info("audit_started", catalog_version=self.catalog.version, db=self.store.engine.dialect.name)
 
     async def close(self) -> None:
         """Stop the health server and close Redis."""
+        for task in getattr(self, "_tasks", []):
+            task.cancel()
         if self._health is not None:
             self._health.close()
         await self.rt.close()
@@ -94,8 +113,8 @@ def build_service(settings: AuditSettings | None = None) -> AuditService:
 
     async def on_decisions_made(msgs: list[DecisionMade]) -> list[dict]:
         """Document each decision at the insats's level, then hand every request over to notify."""
-        outcomes = [document_decision(svc.catalog, m) for m in msgs]
-        prepared = [(o.record.body, o.record.personnummer) for o in outcomes if isinstance(o.record, Prepared)]
+        outcomes = [document_decision(svc.catalog, m, svc.link_keys) for m in msgs]
+        prepared = [o.record.item for o in outcomes if isinstance(o.record, Prepared)]
         stored = iter(await asyncio.to_thread(svc.store.append_many, prepared, now=rt.clock()))
         out, fields = [], []
         for msg, o in zip(msgs, outcomes, strict=True):
@@ -112,7 +131,9 @@ def build_service(settings: AuditSettings | None = None) -> AuditService:
                 correlation_id=msg.request_id, occurred_at=rt.clock(), request_id=msg.request_id,
                 kommun=msg.kommun, insats_id=msg.insats_id, channel=msg.channel, language=msg.language,
                 delivery=msg.delivery, received_at=msg.received_at, level=o.catalog_level,
-                documented=refused is None, record_hash=s.hash if s else None,
+                # 14 kap 4–5 §: no hash that would join this request to its record
+                documented=refused is None,
+                record_hash=s.hash if s and o.record.level == "individual" else None,
                 refusal_reason=f"{refused.error_type}: {refused.reason}" if refused else None,
                 decision=msg.decision, error=msg.error,
             ), f"audit:{msg.request_id}:decision"))
@@ -124,10 +145,12 @@ def build_service(settings: AuditSettings | None = None) -> AuditService:
 
     async def on_information_given(msgs: list[InformationGiven]) -> list[dict]:
         """Document that the 11 kap 6 § information was given, at the level its decision has."""
-        decided = await asyncio.to_thread(svc.store.decisions_for, [str(m.request_id) for m in msgs])
+        decided = await asyncio.to_thread(svc.store.decisions_for, [str(m.request_id) for m in msgs],
+                                          svc.link_keys)
         # IdentityMissing (individual decision not documented yet) fails the batch: the claimer retries
-        outcomes = [document_information(svc.catalog, m, decided.get(str(m.request_id))) for m in msgs]
-        prepared = [(o.body, o.personnummer) for o in outcomes if isinstance(o, Prepared)]
+        outcomes = [document_information(svc.catalog, m, decided.get(str(m.request_id)), svc.link_keys)
+                    for m in msgs]
+        prepared = [o.item for o in outcomes if isinstance(o, Prepared)]
         stored = iter(await asyncio.to_thread(svc.store.append_many, prepared, now=rt.clock()))
         letters, fields = [], []
         for msg, o in zip(msgs, outcomes, strict=True):

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from iub_audit.domain.linkage import LinkKeys
+from iub_audit.domain.signing import DEV_KEY, MIN_KEY_CHARS, Signer
 from iub_runtime.settings import RuntimeSettings
+
+DEV_LINK_KEY = "iub-dev-only-link-key-never-in-production"
+
+
+class SecretMissing(RuntimeError):
+    """A signing or linkage secret is empty or a default outside explicit dev mode (names no value)."""
 
 
 class AuditSettings(RuntimeSettings):
@@ -34,6 +44,48 @@ class AuditSettings(RuntimeSettings):
     retention_days_individual: int = Field(default=3650, ge=1, description="Gallring of 14 kap 3 § records")
     retention_days_anonymised: int = Field(default=1825, ge=1, description="Gallring of 14 kap 5 § records")
     retention_days_advisory: int = Field(default=1825, ge=1, description="Gallring of 14 kap 4 § records")
+
+    dev_mode: bool = Field(default=False, validation_alias="IUB_DEV_MODE",
+                           description="Development only: allow the built-in dev chain and linkage keys")
+    chain_key: SecretStr | None = Field(default=None, validation_alias="IUB_AUDIT_CHAIN_KEY",
+                                        description="Secret: HMAC key of the hash chain, heads and checkpoints")
+    chain_key_file: str | None = Field(default=None, validation_alias="IUB_AUDIT_CHAIN_KEY_FILE",
+                                       description="File holding the chain key (instead of IUB_AUDIT_CHAIN_KEY)")
+    link_key: SecretStr | None = Field(default=None, validation_alias="IUB_AUDIT_LINK_KEY",
+                                       description="Secret: keyed id of 14 kap 4–5 § records (rotate)")
+    link_key_previous: SecretStr | None = Field(default=None, validation_alias="IUB_AUDIT_LINK_KEY_PREVIOUS",
+                                                description="The link key before rotation, for redeliveries only")
+    checkpoint_path: str | None = Field(default=None, validation_alias="IUB_AUDIT_CHECKPOINT_PATH",
+                                        description="Append-only file of signed checkpoints; verify reads it")
+    checkpoint_interval_s: float = Field(default=300.0, gt=0, validation_alias="IUB_AUDIT_CHECKPOINT_INTERVAL_S",
+                                         description="How often the service appends a checkpoint")
+    stage_flush_interval_s: float = Field(default=60.0, gt=0, validation_alias="IUB_AUDIT_STAGE_FLUSH_INTERVAL_S",
+                                          description="How often 14 kap 4–5 § records of past hours are chained")
+    coverage_window_days: int = Field(default=31, ge=1, validation_alias="IUB_AUDIT_COVERAGE_WINDOW_DAYS",
+                                      description="Period of the information-coverage gauges on /metrics")
+    coverage_refresh_s: float = Field(default=60.0, gt=0, validation_alias="IUB_AUDIT_COVERAGE_REFRESH_S",
+                                      description="How often the coverage gauges are recomputed")
+
+    def _secret(self, value: SecretStr | None, file: str | None, dev: str, name: str) -> str:
+        raw = Path(file).read_text(encoding="utf-8").strip() if file else (value.get_secret_value() if value else "")
+        if not raw or raw == dev:
+            if self.dev_mode:
+                return dev
+            raise SecretMissing(f"{name} is empty or the dev default: set it (see README), or IUB_DEV_MODE=1")
+        if len(raw) < MIN_KEY_CHARS:
+            raise SecretMissing(f"{name} is shorter than {MIN_KEY_CHARS} characters")
+        return raw
+
+    def signer(self) -> Signer:
+        """The chain key's signer; raises SecretMissing when the key is empty or a default outside dev mode."""
+        return Signer(self._secret(self.chain_key, self.chain_key_file, DEV_KEY,
+                                   "IUB_AUDIT_CHAIN_KEY").encode("utf-8"))
+
+    def link_keys(self) -> LinkKeys:
+        """The linkage keys (current first); raises SecretMissing like ``signer``."""
+        current = self._secret(self.link_key, None, DEV_LINK_KEY, "IUB_AUDIT_LINK_KEY").encode("utf-8")
+        prev = self.link_key_previous.get_secret_value().encode("utf-8") if self.link_key_previous else None
+        return LinkKeys(current, (prev,) if prev else ())
 
     def retention_days(self) -> dict[str, int]:
         """Retention per documentation level, in days."""

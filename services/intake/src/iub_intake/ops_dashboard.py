@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, JSONResponse
 from redis.asyncio import Redis
 
-from iub_contracts.streams import ALL_STREAMS
+from iub_contracts.streams import ALL_STREAMS, COVERAGE_SUMMARY_KEY
 from iub_runtime.stream_stats import Thresholds, evaluate, read_dead_letters, read_snapshot
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -98,6 +99,16 @@ function renderInformation(data) {
   document.getElementById("information-delivered").textContent = String(info.delivered) + more;
   failed.textContent = String(info.failed) + more;
   failed.className = info.failed ? "n bad" : "n";
+function renderCoverage(data) {
+  const c = data.coverage;
+  const body = document.querySelector("#coverage tbody");
+  body.replaceChildren(...(c ? c.rows : []).map(r => {
+    const tr = document.createElement("tr");
+    tr.append(td(r.kommun), td(r.channel), td(String(r.received), "n"), td(String(r.informed), "n"),
+              td(String(r.failed), r.failed ? "n bad" : "n"), td(String(r.pending), r.pending ? "n bad" : "n"));
+    return tr;
+  }));
+  document.getElementById("no-coverage").hidden = Boolean(c);
 }
 async function refresh() {
   const state = document.getElementById("state");
@@ -108,6 +119,7 @@ async function refresh() {
     renderStreams(data);
     renderDeadLetters(data);
     renderInformation(data);
+    renderCoverage(data);
     state.className = data.ok ? "ok" : "error";
     state.textContent = "Updated " + data.taken_at + " (Redis " + data.redis_version + ") \\u2014 " +
       (data.ok ? "within limits" : data.violations.map(v => v.text).join("; "));
@@ -140,6 +152,10 @@ PAGE = """<!doctype html>
 <p id="no-dead-letters" hidden>None.</p>
 <table id="dead-letters"><thead><tr><th>dlq id</th><th>stream</th><th>group</th><th>entry id</th>
 <th>deliveries</th><th>error</th><th>dead-lettered at</th></tr></thead><tbody></tbody></table>
+<h2>Information (11 kap. 6 § SoL), from the audit store</h2>
+<p id="no-coverage" hidden>No figures from the audit service yet.</p>
+<table id="coverage"><thead><tr><th>kommun</th><th>channel</th><th>received</th><th>informed</th>
+<th>failed</th><th>pending</th></tr></thead><tbody></tbody></table>
 <p>Read-only. Replay or drop dead letters with <code>iub ops dlq</code>.</p>
 <script>{script}</script>
 </body></html>
@@ -176,6 +192,8 @@ async def read_status(redis: Redis, thresholds: Thresholds, dead_letters: int = 
         "violations": [{**v.model_dump(), "text": str(v)} for v in violations],
         **snapshot.model_dump(mode="json"),
         "dead_letters": letters,
+        # counts per kommun and channel the audit service publishes from its store (no ids)
+        "coverage": json.loads(await redis.get(COVERAGE_SUMMARY_KEY) or "null"),
     }
 
 

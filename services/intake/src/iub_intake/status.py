@@ -65,12 +65,33 @@ async def accept_request(
     return text
 
 
-# update a status row only while it exists: a late message must not create a row without kommun or expiry
+# update a status row only while it exists: a late message must not create a row without kommun or expiry,
+# nor put back what minimising removed
 _UPDATE_IF_EXISTS = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'minimised') == 1 then return 0 end
 for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 1
 """
+
+# 14 kap 4–5 §: once the person has been informed, the row keeps only what the person reads (kommun for
+# access, the information) — no insats, time, channel or decision that could be joined to an audit record
+_MINIMISE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HDEL', KEYS[1], 'insats_id', 'received_at', 'channel', 'decision', 'decision_error')
+for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[1], 'minimised', '1')
+return 1
+"""
+UNLINKABLE_LEVELS = ("anonymised", "advisory")
+
+
+def _information_update(msg: InformationGiven) -> tuple[str, dict[str, str]]:
+    """The script and fields for an information message: minimise 14 kap 4–5 § rows once informed."""
+    fields = {"information": msg.text, "information_status": msg.status.value}
+    level = msg.level.value if msg.level is not None else "advisory"  # no catalogue entry: documented as advisory
+    if level in UNLINKABLE_LEVELS and msg.status.value == "delivered":
+        return _MINIMISE, fields
+    return _UPDATE_IF_EXISTS, fields
 
 
 async def _update(redis: Redis, request_id: str, fields: dict[str, str]) -> bool:
@@ -87,8 +108,8 @@ async def record_decision(redis: Redis, msg: DecisionMade) -> bool:
 
 async def record_information(redis: Redis, msg: InformationGiven) -> bool:
     """Store the information text as delivered; False when the row is gone."""
-    return await _update(redis, str(msg.request_id),
-                         {"information": msg.text, "information_status": msg.status.value})
+    script, fields = _information_update(msg)
+    return bool(await redis.eval(script, 1, _key(str(msg.request_id)), *[x for kv in fields.items() for x in kv]))
 
 
 async def record_many(
@@ -101,8 +122,8 @@ async def record_many(
             fields = {field: (msg.decision or msg.error).model_dump_json()}
             pipe.eval(_UPDATE_IF_EXISTS, 1, _key(str(msg.request_id)), *[x for kv in fields.items() for x in kv])
         for msg in information:
-            fields = {"information": msg.text, "information_status": msg.status.value}
-            pipe.eval(_UPDATE_IF_EXISTS, 1, _key(str(msg.request_id)), *[x for kv in fields.items() for x in kv])
+            script, fields = _information_update(msg)
+            pipe.eval(script, 1, _key(str(msg.request_id)), *[x for kv in fields.items() for x in kv])
         await pipe.execute()
 
 
@@ -121,9 +142,9 @@ async def read_status(redis: Redis, request_id: str) -> dict | None:
     return {
         "request_id": request_id,
         "kommun": row["kommun"],
-        "insats_id": row["insats_id"],
+        "insats_id": row.get("insats_id"),  # None once a 14 kap 4–5 § row is minimised
         "status": status,
-        "received_at": row["received_at"],
+        "received_at": row.get("received_at"),
         "decision": json.loads(row["decision"]) if "decision" in row else None,
         "decision_error": json.loads(row["decision_error"]) if "decision_error" in row else None,
         "information": row.get("information"),

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from iub_audit.domain.signing import Signer
+
 GENESIS = "0" * 64
 CURRENT_VERSION = 2
 SEP = b"\x1f"
@@ -80,6 +82,9 @@ class Link:
     personnummer: str | None
     prev_hash: str
     hash: str
+    mac: str | None = None
+    created_at: dt.datetime | None = None
+    purged_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ class Head:
     hash: str
     base_seq: int = 0
     base_hash: str = GENESIS
+    mac: str | None = None
+    signed_from: int = 1
 
 
 @dataclass(frozen=True)
@@ -127,16 +134,24 @@ def _recompute(link: Link, prev: str, kommun: str) -> tuple[str | None, str | No
 
 
 def first_broken_link(links: Iterable[Link], kommun: str, head: Head | None,
-                      purged_too_early: Callable[[Header], bool] | None = None) -> Broken | None:
+                      purged_too_early: Callable[[Header], bool] | None = None,
+                      signer: Signer | None = None,
+                      purge_allowed: Callable[[Header, dt.datetime | None], bool] | None = None) -> Broken | None:
     """Recompute a kommun's chain from its base; the first broken link, or None when intact.
 
     Detects altered content, header or hash, records deleted (first, middle, last), reordered
     or moved between kommuner, identity columns that disagree with the body, a missing head,
-    and (with ``purged_too_early``) content removed before its retention ran out.
+    and (with ``purged_too_early``) content removed before its retention ran out. With a
+    ``signer``: a head (and so a base move) or a record from ``signed_from`` on that does not
+    carry the MAC of the chain key; with ``purge_allowed(header, purged_at)``: a gallring mark
+    the retention of the record's level did not allow on the day it was set.
     """
     if head is None:
         first = next(iter(links), None)
         return Broken(first.seq if first else 1, "kedjans huvud saknas")
+    if signer is not None and not signer.verify(head.mac, signer.head_mac(
+            kommun, head.seq, head.hash, head.base_seq, head.base_hash, head.signed_from)):
+        return Broken(head.seq, "kedjans huvud (och bas) är inte signerat med kedjenyckeln")
     prev, expected = head.base_hash, head.base_seq + 1
     for link in links:
         if link.seq != expected:
@@ -150,8 +165,15 @@ def first_broken_link(links: Iterable[Link], kommun: str, head: Head | None,
             return Broken(link.seq, "kontrollsumman stämmer inte")
         if not _columns_match(link, kommun):
             return Broken(link.seq, "kolumnerna stämmer inte med posten")
+        if signer is not None and link.seq >= head.signed_from and not signer.verify(link.mac, signer.record_mac(
+                kommun, link.seq, link.version, link.hash, link.created_at, link.purged_at)):
+            return Broken(link.seq, "posten är inte signerad med kedjenyckeln")
+        if signer is not None and link.seq >= head.signed_from and link.version != CURRENT_VERSION:
+            return Broken(link.seq, "signerad post med gammal kontrollsummeversion")
         if link.body is None and link.version > 1 and purged_too_early and purged_too_early(link.header):
             return Broken(link.seq, "gallrad före gallringsfristen")
+        if link.body is None and purge_allowed is not None and not purge_allowed(link.header, link.purged_at):
+            return Broken(link.seq, "gallrad utan att gallringsfristen hade löpt ut när det gjordes")
         prev, expected = link.hash, expected + 1
     if expected - 1 != head.seq:
         return Broken(expected if expected - 1 < head.seq else head.seq + 1, "sista posterna saknas"
@@ -170,6 +192,43 @@ class CheckpointHead:
     hash: str
     level: str | None = None
     day: dt.date | None = None
+    base_seq: int = 0
+    base_hash: str = GENESIS
+    signed_from: int | None = None
+    at: str | None = None
+    mac: str | None = None
+
+    @classmethod
+    def of(cls, h: dict[str, Any]) -> CheckpointHead:
+        """A head from its exported JSON."""
+        return cls(str(h["kommun"]), int(h["seq"]), str(h["hash"]), h.get("head_level"),
+                   dt.date.fromisoformat(h["head_day"]) if h.get("head_day") else None,
+                   int(h.get("base_seq", 0)), str(h.get("base_hash", GENESIS)),
+                   int(h["signed_from"]) if h.get("signed_from") is not None else None, h.get("at"), h.get("mac"))
+
+
+def latest_checkpoints(heads: Iterable[CheckpointHead],
+                       signer: Signer | None) -> tuple[dict[str, CheckpointHead], list[str]]:
+    """The latest exported head per kommun, and what is wrong with the export itself.
+
+    With a signer every line must carry its MAC (a forged or edited checkpoint is refused), and a
+    kommun's lines may only move forward: seq and base never decrease, signing never starts later.
+    """
+    latest: dict[str, CheckpointHead] = {}
+    problems: list[str] = []
+    for n, cp in enumerate(heads, 1):
+        if signer is not None and not signer.verify(cp.mac, signer.checkpoint_mac(
+                cp.at or "", cp.kommun, cp.seq, cp.hash, cp.base_seq, cp.base_hash,
+                cp.signed_from if cp.signed_from is not None else 1)):
+            problems.append(f"kontrollpunkt {n} ({cp.kommun}) är inte signerad med kedjenyckeln")
+            continue
+        before = latest.get(cp.kommun)
+        if before is not None and (cp.seq < before.seq or cp.base_seq < before.base_seq
+                                   or (cp.signed_from or 1) > (before.signed_from or 1)):
+            problems.append(f"kontrollpunkt {n} ({cp.kommun}) går bakåt jämfört med en tidigare")
+            continue
+        latest[cp.kommun] = cp
+    return latest, problems
 
 
 def check_against_checkpoint(cp: CheckpointHead, head: Head | None, hash_at: str | None,
@@ -182,6 +241,10 @@ def check_against_checkpoint(cp: CheckpointHead, head: Head | None, hash_at: str
     """
     if head is None:
         return "kedjan finns inte längre"
+    if cp.signed_from is not None and head.signed_from > cp.signed_from:
+        return f"signeringen av kedjan börjar senare än vid kontrollpunkten ({head.signed_from} > {cp.signed_from})"
+    if head.base_seq < cp.base_seq:
+        return f"kedjans bas har flyttats bakåt ({head.base_seq} < {cp.base_seq})"
     if head.seq < cp.seq:
         return f"kedjan är kortare än kontrollpunkten ({head.seq} < {cp.seq})"
     if cp.seq <= head.base_seq and kept and cp.level and cp.day and kept(cp.level, cp.day):

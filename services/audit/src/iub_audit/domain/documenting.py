@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from iub_audit.domain.linkage import LinkKeys
 from iub_audit.domain.pii_guard import PiiRefused, check_no_pii
 from iub_audit.domain.records import IdentityMissing, build_decision_record, build_information_record
 from iub_contracts.calendar import request_day
@@ -25,11 +26,17 @@ class Prepared:
 
     body: dict[str, Any]
     personnummer: str | None
+    aliases: tuple[str, ...] = ()
 
     @property
     def level(self) -> str:
         """The record's documentation level."""
         return self.body["level"]
+
+    @property
+    def item(self) -> tuple[dict[str, Any], str | None, tuple[str, ...]]:
+        """What ``AuditStore.append_many`` takes: body, identity column, ids under previous link keys."""
+        return self.body, self.personnummer, self.aliases
 
 
 @dataclass(frozen=True)
@@ -55,13 +62,13 @@ def level_and_topic(catalog: Catalog, kommun: str, insats_id: str,
     return (None, None) if v is None else (v.documentation.level, v.topic)
 
 
-def prepare(record: Record) -> Prepared:
+def prepare(record: Record, aliases: list[str] | tuple[str, ...] = ()) -> Prepared:
     """The record as stored; anonymised and advisory records must pass the PII guard (14 kap 4–5 §)."""
     body = record.model_dump(mode="json")
     if isinstance(record, IndividualRecord):
         return Prepared(body, record.personnummer)
     check_no_pii(body)
-    return Prepared(body, None)
+    return Prepared(body, None, tuple(aliases))
 
 
 def _refusal(exc: Exception) -> Refused:
@@ -71,23 +78,28 @@ def _refusal(exc: Exception) -> Refused:
     return Refused(type(exc).__name__, str(exc))
 
 
-def document_decision(catalog: Catalog, msg: DecisionMade) -> Documented:
+def document_decision(catalog: Catalog, msg: DecisionMade, keys: LinkKeys) -> Documented:
     """The decision record at the level of the insats version in force on the request's day."""
     level, topic = level_and_topic(catalog, msg.kommun, msg.insats_id, request_day(msg.received_at))
     try:
-        return Documented(level, prepare(build_decision_record(msg, level, topic)))
+        return Documented(level, prepare(build_decision_record(msg, level, topic, keys=keys),
+                                         keys.aliases(msg.request_id, "decision")))
     except (PiiRefused, IdentityMissing, ValidationError) as exc:
         return Documented(level, _refusal(exc))
 
 
 def document_information(catalog: Catalog, msg: InformationGiven,
-                         decided: tuple[str, str | None] | None) -> Prepared | Refused:
+                         decided: tuple[str, str | None, dt.date | None] | tuple[str, str | None] | None,
+                         keys: LinkKeys, day: dt.date | None = None) -> Prepared | Refused:
     """The information record, at the level its decision was documented at (else the catalogue's).
 
-    ``decided`` is (level, personnummer) of the request's decision record, if there is one.
+    ``decided`` is (level, personnummer, day) of the request's decision record, if there is one
+    (``AuditStore.decisions_for`` with ``keys``); the information record takes the decision's day,
+    else ``day`` (the request's day, when the information is documented before its decision).
     Raises IdentityMissing for an individual-level insats whose decision is not documented
     yet, so the delivery is retried (and dead-lettered by the claimer if it never comes).
     """
+    day = decided[2] if decided is not None and len(decided) > 2 else day
     if decided is not None:
         level, identity = DocumentationLevel(decided[0]), decided[1]
         topic = level_and_topic(catalog, msg.kommun, msg.insats_id, request_day(msg.occurred_at))[1]
@@ -95,6 +107,7 @@ def document_information(catalog: Catalog, msg: InformationGiven,
         level, topic = level_and_topic(catalog, msg.kommun, msg.insats_id, request_day(msg.occurred_at))
         identity = None
     try:  # IdentityMissing is not caught: the delivery is retried
-        return prepare(build_information_record(msg, level, identity, topic))
+        return prepare(build_information_record(msg, level, identity, topic, keys=keys, day=day),
+                       keys.aliases(msg.request_id, "information"))
     except (PiiRefused, ValidationError) as exc:
         return _refusal(exc)

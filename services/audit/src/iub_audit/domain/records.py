@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from iub_audit.domain.age_band import age_band
+from iub_audit.domain.linkage import LinkKeys, stored_id
 from iub_contracts.calendar import request_day
 from iub_contracts.catalog import DocumentationLevel
 from iub_contracts.messages import AuditStep, DecisionMade, InformationGiven
@@ -36,10 +39,18 @@ def reason_codes(msg: DecisionMade) -> list[str]:
     return codes
 
 
-def build_decision_record(msg: DecisionMade, level: DocumentationLevel | None, topic: str | None):
-    """The record of a decision at the insats's level; unknown insats → advisory (no personal data)."""
+def _level_name(level: DocumentationLevel | None) -> str:
+    return "advisory" if level is None else level.value
+
+
+def build_decision_record(msg: DecisionMade, level: DocumentationLevel | None, topic: str | None, *,
+                          keys: LinkKeys):
+    """The record of a decision at the insats's level; unknown insats → advisory (no personal data).
+
+    14 kap 4–5 §: the record's id is a keyed hash, never the request id (see domain.linkage).
+    """
     common = dict(
-        request_id=msg.request_id,
+        request_id=stored_id(_level_name(level), msg.request_id, AuditStep.DECISION.value, keys),
         step=AuditStep.DECISION,
         kommun=msg.kommun,
         insats_id=msg.insats_id,
@@ -80,8 +91,12 @@ def build_decision_record(msg: DecisionMade, level: DocumentationLevel | None, t
 
 
 def build_information_record(msg: InformationGiven, level: DocumentationLevel | None, personnummer: str | None,
-                             topic: str | None):
-    """The record that the 11 kap 6 § information was given, at the level of the request's decision."""
+                             topic: str | None, *, keys: LinkKeys, day: dt.date | None = None):
+    """The record that the 11 kap 6 § information was given, at the level of the request's decision.
+
+    ``day``: the day of the request's decision record, so coverage counts received and informed
+    per day without pairing records (default: the day the information was given).
+    """
     part = InformationPart(
         status=msg.status.value,
         template=msg.template,
@@ -91,11 +106,11 @@ def build_information_record(msg: InformationGiven, level: DocumentationLevel | 
         attempts=msg.attempts,
     )
     common = dict(
-        request_id=msg.request_id,
+        request_id=stored_id(_level_name(level), msg.request_id, AuditStep.INFORMATION.value, keys),
         step=AuditStep.INFORMATION,
         kommun=msg.kommun,
         insats_id=msg.insats_id,
-        day=request_day(msg.occurred_at),
+        day=day or request_day(msg.occurred_at),
         channel=msg.channel,
         information=part,
     )

@@ -7,7 +7,8 @@ from collections import Counter
 from typing import Any
 
 from iub_audit.domain.age_band import age_band
-from iub_audit.domain.suppression import SMALL, WITHHELD, suppress_one_way, suppress_two_way
+from iub_audit.domain.published import HUB, publish
+from iub_audit.domain.suppression import SMALL, WITHHELD
 from iub_eligibility.domain.age import age_on, birth_date_from_personnummer, legal_gender_from_personnummer
 
 DIMENSIONS = ("insats", "month", "age_band", "gender", "outcome", "level", "channel")
@@ -34,36 +35,53 @@ def dimension_values(level: str, insats: str, day: dt.date, body: dict[str, Any]
     return values
 
 
-def follow_up(rows: list[tuple[str, str, dt.date, dict]], by: list[str]) -> dict[str, Any]:
-    """Counts by the chosen dimensions, with small-cell and complementary suppression.
+OTHERS = tuple(d for d in DIMENSIONS if d != HUB)
 
-    Two dimensions give a cross table with row, column and grand totals; one or more than two
-    give a list with its total. Either way no hidden count can be recovered from what is shown.
+
+def period_counts(rows: list[tuple[str, str, dt.date, dict]]) -> tuple[dict[str, Counter], Counter]:
+    """Per dimension other than insats the counts of (insats, value), and the people (insats, all values)."""
+    counts: dict[str, Counter] = {d: Counter() for d in OTHERS}
+    people: Counter = Counter()
+    for level, insats, day, body in rows:
+        v = dimension_values(level, insats, day, body)
+        for d in counts:
+            counts[d][(insats, v[d])] += 1
+        people[(insats, tuple(v[d] for d in OTHERS))] += 1
+    return counts, people
+
+
+def published_queries() -> list[list[str]]:
+    """Every --by a period answers: insats, each dimension alone, and insats crossed with each."""
+    others = [d for d in DIMENSIONS if d != HUB]
+    return [[HUB], *([d] for d in others), *([HUB, d] for d in others), *([d, HUB] for d in others)]
+
+
+def follow_up(rows: list[tuple[str, str, dt.date, dict]], by: list[str]) -> dict[str, Any]:
+    """Counts by the chosen dimensions, answered from the period's fixed set of protected tables.
+
+    Every query over a period reads the same published tables (see ``published``), so comparing
+    or subtracting two queries recovers no hidden count. Two dimensions give a cross table with
+    row, column and grand totals; one gives a list with its total.
     """
     unknown = [d for d in by if d not in DIMENSIONS]
     if unknown or not by or len(set(by)) != len(by):
         raise ValueError(f"choose distinct dimensions among {', '.join(DIMENSIONS)}")
-    counts: Counter[tuple[str, ...]] = Counter()
-    for level, insats, day, body in rows:
-        v = dimension_values(level, insats, day, body)
-        counts[tuple(v[d] for d in by)] += 1
-    if len(by) == 2:
-        row_keys = sorted({k[0] for k in counts})
-        col_keys = sorted({k[1] for k in counts})
-        t = suppress_two_way(counts, row_keys, col_keys)
-        return {
-            "by": by,
-            "cells": [{by[0]: r, by[1]: c, "count": t.cells[(r, c)]} for r in row_keys for c in col_keys],
-            "row_totals": t.row_totals,
-            "column_totals": t.column_totals,
-            "total": t.total,
-            "legend": LEGEND,
-        }
-    keys = sorted(counts)
-    t1 = suppress_one_way({k: counts[k] for k in keys})
-    return {
-        "by": by,
-        "cells": [dict(zip(by, k, strict=True)) | {"count": t1.cells[k]} for k in keys],
-        "total": t1.total,
-        "legend": LEGEND,
-    }
+    if by not in published_queries():
+        raise ValueError("published per period: insats, one dimension, or insats crossed with one dimension "
+                         "(e.g. --by insats,gender); other combinations could be differenced")
+    counts, people = period_counts(rows)
+    pub = publish(counts, OTHERS, people)
+    base = {"by": by, "legend": LEGEND}
+    if pub.too_small:
+        return base | {"cells": [], "total": pub.total, "note": pub.reason}
+    if by == [HUB]:
+        return base | {"cells": [{HUB: k, "count": v} for k, v in pub.hub.items()], "total": pub.total}
+    other = by[0] if by[1:] == [] or by[0] != HUB else by[1]
+    t = pub.cross[other]
+    if len(by) == 1:
+        return base | {"cells": [{other: c, "count": t.column_totals[c]} for c in t.cols], "total": t.total}
+    if by[0] == HUB:
+        return base | {"cells": [{HUB: r, other: c, "count": t.cells[(r, c)]} for r in t.rows for c in t.cols],
+                       "row_totals": t.row_totals, "column_totals": t.column_totals, "total": t.total}
+    return base | {"cells": [{other: c, HUB: r, "count": t.cells[(r, c)]} for c in t.cols for r in t.rows],
+                   "row_totals": t.column_totals, "column_totals": t.row_totals, "total": t.total}

@@ -24,7 +24,8 @@ Rare last resort: a line of ones whose total is also small (1+1+1+1 = 4, all ``<
 cell whatever else is hidden, because ``<5`` itself gives the bound; then one of those small
 counts (a total first) is published as ``x`` instead of ``<5``.
 
-Not covered (see README): differencing across several queries with overlapping periods.
+Several tables of one period are protected together in ``published`` (frozen cells, joint
+alternatives). Not covered (see README): differencing across overlapping periods.
 """
 
 from __future__ import annotations
@@ -131,11 +132,14 @@ def _steps(grid: Grid, cell: Cell, kind: str | None, threshold: int) -> tuple[bo
 
 
 def _graph(grid: Grid, kinds: Mapping[Cell, str], exclude: Cell, threshold: int, *, allow_new: bool,
-           relabel_cost: int | None) -> dict[_Node, list[_Edge]]:
-    """Edges of the cycle graph (row→column steps +1, column→row steps −1) with what each costs."""
+           relabel_cost: int | None, frozen: frozenset[Cell] = frozenset()) -> dict[_Node, list[_Edge]]:
+    """Edges of the cycle graph (row→column steps +1, column→row steps −1) with what each costs.
+
+    ``frozen`` cells never change (they are published by another table too).
+    """
     adj: dict[_Node, list[_Edge]] = {}
     for cell in grid.cells():
-        if cell == exclude:
+        if cell == exclude or cell in frozen:
             continue
         kind = kinds.get(cell)
         options: list[tuple[str, int]] = []
@@ -177,14 +181,15 @@ Cycle = list[tuple[Cell, int, str]]
 
 
 def protecting_cycle(grid: Grid, kinds: Mapping[Cell, str], cell: Cell, threshold: int = THRESHOLD, *,
-                     allow_new: bool = False, relabel: bool = False) -> Cycle | None:
+                     allow_new: bool = False, relabel: bool = False,
+                     frozen: frozenset[Cell] = frozenset()) -> Cycle | None:
     """The cheapest cycle [(cell, ±1 step, kind)] through a hidden cell, or None when it is recoverable.
 
     ``allow_new``: visible counts ≥ threshold may join (cost: their value). ``relabel``: small
     counts may be published as ``x`` instead of ``<5`` (cost: more than any other choice).
     """
     relabel_cost = 2 * (1 + sum(sum(r) for r in grid.values)) if relabel else None
-    adj = _graph(grid, kinds, cell, threshold, allow_new=allow_new, relabel_cost=relabel_cost)
+    adj = _graph(grid, kinds, cell, threshold, allow_new=allow_new, relabel_cost=relabel_cost, frozen=frozen)
     up, down = _steps(grid, cell, kinds[cell], threshold)
     row, col = ("r", cell[0]), ("c", cell[1])
     options = []
@@ -204,21 +209,51 @@ def alternative(grid: Grid, cycle: Cycle) -> dict[Cell, int]:
     return {cell: grid[cell] + step * grid.sign(cell) for cell, step, _ in cycle}
 
 
-def suppress_grid(grid: Grid, threshold: int = THRESHOLD, unpublished: frozenset[Cell] = frozenset()) -> Suppression:
-    """Primary suppression of every published count 1…t−1, then the cheapest protection for each."""
+def suppress_grid(grid: Grid, threshold: int = THRESHOLD, unpublished: frozenset[Cell] = frozenset(),
+                  frozen: Mapping[Cell, str | None] | None = None,
+                  moved: frozenset[Cell] = frozenset(), start: Mapping[Cell, str] | None = None) -> Suppression:
+    """Primary suppression of every published count 1…t−1, then the cheapest protection for each.
+
+    ``frozen``: cells published elsewhere with a fixed kind (None: shown); they are never changed
+    here. ``moved``: cells another (joint) alternative already changes, so they are protected.
+    ``start``: kinds already decided (e.g. by that joint alternative).
+    """
+    frozen = frozen or {}
+    fixed = frozenset(frozen)
     kinds: dict[Cell, str] = dict.fromkeys(unpublished, UNPUBLISHED)
-    small = [c for c in grid.cells() if c not in unpublished and 0 < grid[c] < threshold]
-    kinds.update(dict.fromkeys(small, PRIMARY))
+    kinds.update({c: k for c, k in frozen.items() if k is not None})
+    kinds.update(start or {})
+    small = [c for c in grid.cells() if c not in unpublished and c not in fixed and 0 < grid[c] < threshold]
+    kinds.update({c: PRIMARY for c in small if c not in kinds})
     for cell in small:  # protection is monotone: hiding more never exposes an earlier cell again
-        cycle = (protecting_cycle(grid, kinds, cell, threshold, allow_new=True)
-                 or protecting_cycle(grid, kinds, cell, threshold, allow_new=True, relabel=True))
+        if cell in moved:
+            continue
+        cycle = (protecting_cycle(grid, kinds, cell, threshold, allow_new=True, frozen=fixed)
+                 or protecting_cycle(grid, kinds, cell, threshold, allow_new=True, relabel=True, frozen=fixed))
         if cycle is None:  # withhold every non-zero count rather than publish a recoverable one
-            return Suppression(grid, {c: UNPUBLISHED if c in unpublished else RELABELLED for c in grid.cells()
-                                      if c in unpublished or grid[c] > 0}, threshold)
+            out = {c: UNPUBLISHED if c in unpublished else RELABELLED for c in grid.cells()
+                   if c not in fixed and (c in unpublished or grid[c] > 0)}
+            return Suppression(grid, out | {c: k for c, k in frozen.items() if k is not None}, threshold)
         for c, _, kind in cycle:
             if kinds.get(c) != kind:
                 kinds[c] = kind
     return Suppression(grid, kinds, threshold)
+
+
+def joint_path(grid: Grid, kinds: Mapping[Cell, str], source_row: int, sink_row: int, frozen: frozenset[Cell],
+               threshold: int = THRESHOLD) -> list[tuple[Cell, str]] | None:
+    """Cells (and kinds) that let row ``source_row``'s frozen total go up by one and ``sink_row``'s down.
+
+    A hidden margin shared by several tables is protected by one alternative all of them realise:
+    in each table a path from the source row to the sink row through hidden (or newly hidden) cells.
+    """
+    for relabel in (False, True):
+        relabel_cost = 2 * (1 + sum(sum(r) for r in grid.values)) if relabel else None
+        adj = _graph(grid, kinds, (-1, -1), threshold, allow_new=True, relabel_cost=relabel_cost, frozen=frozen)
+        found = _cheapest_path(adj, ("r", source_row), ("r", sink_row))
+        if found is not None:
+            return [(e.cell, e.kind) for e in found[1]]
+    return None
 
 
 @dataclass(frozen=True)
