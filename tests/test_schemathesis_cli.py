@@ -39,6 +39,7 @@ def test_schemathesis_with_every_check_finds_nothing(service, clean_redis, tmp_p
            "IUB_CLIENTS_FILE": str(tmp_path / "clients.json"), "IUB_VAR_DIR": str(tmp_path),
            "IUB_LOG_JSON": "true", "IUB_INSYN_RATE_PER_MINUTE": "1000000000",
            "IUB_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.sqlite3'}",
+           "IUB_AUDIT_CHAIN_KEY": generate(), "IUB_AUDIT_LINK_KEY": generate(),
            "IUB_PORT" if service == "intake" else "IUB_AUDIT_PORT": str(port)}
     proc = ServiceProcess(name=service, argv=service_argv(service), env=env, log_path=tmp_path / "service.log").start()
     try:

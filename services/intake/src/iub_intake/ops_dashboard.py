@@ -99,6 +99,7 @@ function renderInformation(data) {
   document.getElementById("information-delivered").textContent = String(info.delivered) + more;
   failed.textContent = String(info.failed) + more;
   failed.className = info.failed ? "n bad" : "n";
+}
 function renderCoverage(data) {
   const c = data.coverage;
   const body = document.querySelector("#coverage tbody");
