@@ -33,6 +33,9 @@ OLDEST_PENDING = Gauge(
     "iub_stream_oldest_pending_seconds", "Age of the oldest entry pending in a consumer group", ["stream", "group"]
 )
 STREAM_LENGTH = Gauge("iub_stream_length", "Entries in a stream (XLEN)", ["stream"])
+WAITING = Gauge(
+    "iub_stream_waiting", "Entries of a consumer group waiting for a retry (iub:retry:<stream>:<group>)",
+    ["stream", "group"])
 DEAD_LETTER_BACKLOG = Gauge("iub_stream_dead_letters", "Entries waiting in a stream's dead-letter stream", ["stream"])
 
 # The only label values the stream gauges take: names from the contracts, never read from data.

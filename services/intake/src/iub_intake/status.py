@@ -8,7 +8,8 @@ import json
 from redis.asyncio import Redis
 
 from iub_contracts import streams
-from iub_contracts.messages import DecisionMade, InformationGiven, RequestReceived
+from iub_contracts.api import DeliveryIn
+from iub_contracts.messages import DELIVERY_TARGET_KEY, DecisionMade, InformationGiven, RequestReceived
 from iub_runtime.streams import DATA_FIELD, minid_for
 
 
@@ -16,16 +17,26 @@ def _key(request_id: str) -> str:
     return f"iub:request:{request_id}"
 
 
+# the delivery target kept at intake, under the opaque handle the stream carries; notify reads it
+# and deletes it once the information is given (it never outlives the stream retention)
+DELIVERY_KEY = DELIVERY_TARGET_KEY
+
+
 async def accept_request(
-    redis: Redis, req: RequestReceived, *, retention_s: float, also_set: tuple[str, str, int] | None = None
+    redis: Redis, req: RequestReceived, *, retention_s: float, also_set: tuple[str, str, int] | None = None,
+    target: DeliveryIn | None = None,
 ) -> str:
     """Write the status row and XADD the request in one MULTI; returns the stream entry id.
 
     ``also_set`` (key, value, ttl) is written in the same MULTI: the idempotency 'done' mark.
+    ``target`` (callback URL or call reference) is kept under the request's delivery handle.
     """
     async with redis.pipeline(transaction=True) as pipe:
         if also_set is not None:
             pipe.set(also_set[0], also_set[1], ex=also_set[2])
+        if target is not None and req.delivery.handle:
+            pipe.set(DELIVERY_KEY.format(handle=req.delivery.handle),
+                     target.model_dump_json(exclude_none=True), ex=int(retention_s))
         pipe.hset(
             _key(str(req.request_id)),
             mapping={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -81,12 +82,13 @@ async def submit(intake: Intake, body: RequestIn, client: ClientConfig, op: Oper
     ttl = int(intake.settings.idempotency_ttl_hours * 3600)
     try:
         result = admit(intake.catalog, body, pnr, request_id=request_id, now=intake.rt.clock(),
-                       callback_prefixes=client.callback_url_prefixes)
+                       callback_prefixes=client.callback_url_prefixes,
+                       delivery_handle=secrets.token_urlsafe(24))
         if isinstance(result, Refusal):
             raise refusal_error(result)
         done = None if once is None else (*idem.done_mark(once.scope, once.key, once.digest, str(request_id)), ttl)
         await accept_request(redis, result.request, retention_s=intake.settings.stream_retention_hours * 3600,
-                             also_set=done)
+                             also_set=done, target=result.delivery_target)
     except Exception:
         if once is not None:
             await idem.release(redis, once.scope, once.key)

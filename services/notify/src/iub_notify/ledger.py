@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 
 SENT_KEY = "iub:notify:sent:{request_id}"
 LEASE_KEY = "iub:notify:lease:{request_id}"
+ATTEMPTS_KEY = "iub:notify:attempts:{request_id}"
 
 # delete the lease only if it is still ours
 _RELEASE = """
@@ -66,6 +67,19 @@ class DeliveryLedger:
     async def record(self, request_id: str, record: SentRecord) -> None:
         """Write the outcome right after the delivery (before publishing anything)."""
         await self.redis.set(SENT_KEY.format(request_id=request_id), json.dumps(asdict(record)), ex=self.ttl_s)
+
+    async def next_attempt(self, request_id: str) -> int:
+        """Count one more delivery attempt; returns its number (1 for the first)."""
+        key = ATTEMPTS_KEY.format(request_id=request_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, self.ttl_s)
+            n, _ = await pipe.execute()
+        return int(n)
+
+    async def attempts(self, request_id: str) -> int:
+        """Delivery attempts made so far."""
+        return int(await self.redis.get(ATTEMPTS_KEY.format(request_id=request_id)) or 0)
 
     async def lease(self, request_id: str) -> str | None:
         """Take the sending lease; returns its token, or None when another consumer holds it."""
