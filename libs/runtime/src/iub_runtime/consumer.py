@@ -81,6 +81,7 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
     consumed: list[tuple[str, str]] = field(default_factory=list)
     subscriptions: list["Subscription"] = field(default_factory=list)
+    recovered_ms: int = 0
     _claimers: list[asyncio.Task] = field(default_factory=list)
     _housekeeper: asyncio.Task | None = None
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -106,6 +107,17 @@ class Runtime:
         for sub in self.subscriptions:
             self._claimers.append(asyncio.create_task(sub.run_claimer(self._stopping)))
             self._claimers.append(asyncio.create_task(sub.run_heartbeat(self._stopping)))
+
+    def note_recovered(self) -> None:
+        """An entry that had failed on a database or connection error went through: the fault is over.
+
+        Every entry of this process that failed before now is due at once (not after its back-off),
+        and the claimers look now rather than at their next poll, so a backlog left by an outage
+        is handled within seconds of the outage's end.
+        """
+        self.recovered_ms = int(time.time() * 1000)
+        for sub in self.subscriptions:
+            sub.wake.set()
 
     async def trim_streams(self) -> None:
         """Trim every stream and dead-letter stream to the retention (personal data must not linger)."""
@@ -215,6 +227,8 @@ class Subscription:
     claimer: str = field(default_factory=lambda: consumer_name("claimer"))
     inflight: set[str] = field(default_factory=set)
     tasks: set[asyncio.Task] = field(default_factory=set)
+    failed_before: set[str] = field(default_factory=set)  # claimed entries that had failed transiently
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         s = self.rt.settings
@@ -297,6 +311,9 @@ class Subscription:
                 pipe.xack(self.stream, self.group, *ids)
                 pipe.hdel(self.key, *ids)
                 await pipe.execute()
+            if self.failed_before & set(ids):
+                self.failed_before.difference_update(ids)
+                self.rt.note_recovered()
         each = duration / max(1, len(entries))
         for e, r in done:
             metrics.observe_message(self.rt.service, self.stream, "ok", each)
@@ -364,33 +381,57 @@ class Subscription:
     # ------------------------------------------------------------------ claimer and heartbeat
 
     async def claim_round(self) -> int:
-        """Claim the pending entries that are due (idle, and past their back-off) and handle them."""
+        """Claim the pending entries that are due and handle them, one batch.
+
+        Due: an entry without retry state (left by a crash or a blip) once idle for
+        ``claim_idle_ms``; an entry that failed once its back-off is over — or at once when the
+        fault is over (``note_recovered``) — provided nobody has touched it since it failed (its
+        idle time covers the time since its failure; heartbeats keep entries in work fresh).
+        """
         s = self.rt.settings
         now_ms = int(time.time() * 1000)
-        due: list[str] = []
-        cursor, scanned, page = "-", 0, 500
-        while len(due) < s.batch_size and scanned < 20_000:
-            rows = await self.redis.xpending_range(self.stream, self.group, min=cursor, max="+", count=page,
-                                                   idle=s.claim_idle_ms)
+        idle_due: list[str] = []  # no state: claimed with the full idle time
+        retry_due: list[tuple[str, int]] = []  # failed before: (id, idle it must still have)
+        cursor, scanned, page = "-", 0, 1000
+        while len(idle_due) + len(retry_due) < s.batch_size and scanned < 20_000:
+            rows = await self.redis.xpending_range(self.stream, self.group, min=cursor, max="+", count=page)
             if not rows:
                 break
             ids = [r["message_id"].decode() if isinstance(r["message_id"], bytes) else r["message_id"]
                    for r in rows]
             raws = await self.redis.hmget(self.key, ids)
-            for entry_id, raw in zip(ids, raws, strict=True):
+            for entry_id, raw, row in zip(ids, raws, rows, strict=True):
+                if entry_id in self.inflight:
+                    continue
+                idle = int(row["time_since_delivered"])
                 st = RetryState.loads(raw)
-                if entry_id not in self.inflight and (st is None or st.due_ms <= now_ms):
-                    due.append(entry_id)
+                if st is None:
+                    if idle >= s.claim_idle_ms:
+                        idle_due.append(entry_id)
+                    continue
+                untouched = min(s.claim_idle_ms, max(0, now_ms - st.last_ms - 250))
+                if (st.due_ms <= now_ms or st.last_ms < self.rt.recovered_ms) and idle >= untouched:
+                    retry_due.append((entry_id, untouched))
+                    if st.kind == TRANSIENT:
+                        self.failed_before.add(entry_id)
             scanned += len(rows)
             if len(rows) < page:
                 break
             cursor = "(" + ids[-1]
         metrics.WAITING.labels(stream=self.stream, group=self.group).set(await self.redis.hlen(self.key))
-        due = due[: s.batch_size]
-        if not due:
+        room = s.batch_size
+        claimed = []
+        if retry_due[:room]:
+            chosen = retry_due[:room]
+            claimed += await self.redis.xclaim(self.stream, self.group, self.claimer,
+                                               min_idle_time=min(i for _, i in chosen),
+                                               message_ids=[e for e, _ in chosen])
+            room -= len(chosen)
+        if room > 0 and idle_due:
+            claimed += await self.redis.xclaim(self.stream, self.group, self.claimer,
+                                               min_idle_time=s.claim_idle_ms, message_ids=idle_due[:room])
+        if not claimed:
             return 0
-        claimed = await self.redis.xclaim(self.stream, self.group, self.claimer, min_idle_time=s.claim_idle_ms,
-                                          message_ids=due)
         entries: list[Entry] = []
         for entry_id, fields in claimed:
             entry_id = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
@@ -422,12 +463,13 @@ class Subscription:
                 log.warning("claimer_failed", stream=self.stream, group=self.group, error_type=type(exc).__name__)
             if n and not failures:
                 continue
+            self.wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), delay)
+                await asyncio.wait_for(_first(stopping, self.wake), delay)
 
     async def run_heartbeat(self, stopping: asyncio.Event) -> None:
         """Keep entries being handled fresh, so no claimer takes them while this process works on them."""
-        every = max(0.05, self.rt.settings.claim_idle_ms / 3000)
+        every = max(0.05, self.rt.settings.claim_idle_ms / 4000)
         while not stopping.is_set():
             ids = list(self.inflight)
             for i in range(0, len(ids), 1000):
@@ -436,6 +478,16 @@ class Subscription:
                                             message_ids=ids[i:i + 1000], justid=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), every)
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Return as soon as one of the events is set."""
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
 
 
 def register_consumer(

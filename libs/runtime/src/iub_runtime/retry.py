@@ -2,7 +2,7 @@
 
 An entry that could not be handled stays pending in its consumer group. Its retry state lives
 in one Redis hash per stream and group, ``iub:retry:<stream>:<group>`` (field: the entry id,
-value: JSON ``{"since": ms, "n": attempts, "due": ms, "error": type, "kind": kind}``), so every
+value: JSON ``{"since": ms, "n": attempts, "due": ms, "last": ms, "error": type, "kind": kind}``), so every
 process of the group and the operators (``iub ops status``: *waiting* = ``HLEN``) see the same
 thing. ``kind`` is
 
@@ -73,11 +73,12 @@ class RetryState:
     due_ms: int
     error: str
     kind: str
+    last_ms: int = 0
 
     def dumps(self) -> str:
         """JSON for the retry hash."""
-        return json.dumps({"since": self.since_ms, "n": self.attempts, "due": self.due_ms, "error": self.error,
-                           "kind": self.kind})
+        return json.dumps({"since": self.since_ms, "n": self.attempts, "due": self.due_ms, "last": self.last_ms,
+                           "error": self.error, "kind": self.kind})
 
     @classmethod
     def loads(cls, raw: bytes | str | None) -> RetryState | None:
@@ -86,7 +87,8 @@ class RetryState:
             return None
         try:
             d = json.loads(raw)
-            return cls(int(d["since"]), int(d["n"]), int(d["due"]), str(d["error"]), str(d["kind"]))
+            return cls(int(d["since"]), int(d["n"]), int(d["due"]), str(d["error"]), str(d["kind"]),
+                       int(d.get("last", d["since"])))
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -117,4 +119,4 @@ def next_state(entry_id: str, previous: RetryState | None, *, error: str, kind: 
     """The state after one more failed attempt."""
     since = previous.since_ms if previous else entry_ms(entry_id)
     attempts = (previous.attempts if previous else 0) + 1
-    return RetryState(since, attempts, now_ms + int(delay_s * 1000), error, kind)
+    return RetryState(since, attempts, now_ms + int(delay_s * 1000), error, kind, now_ms)
