@@ -4,8 +4,11 @@
 - PostgreSQL: ``ALTER DATABASE … SET default_transaction_read_only = on`` and every session of
   the database terminated (audit reconnects into read-only sessions);
 - SQLite, write lock: a separate process holds ``BEGIN EXCLUSIVE`` on the database for 40 s;
-- SQLite, unwritable: the database folder and files made immutable with ``chattr +i`` (as root a
-  chmod would not stop anyone), then mutable again.
+- SQLite, unwritable: the database folder, the database file and its write-ahead log made
+  immutable with ``chattr +i`` (as root a chmod would not stop anyone), then mutable again. The
+  ``-shm`` file is left alone: it is SQLite's shared memory (mmap'd), and a write to an immutable
+  mmap'd page kills the process with SIGBUS — a crash, which the kill tests cover, not an
+  unwritable store.
 Every accepted request is informed while the store is down; within 5 s of it coming back every
 request is documented with exactly one record per step; no dead letters, nothing lost, nothing
 duplicated. ``IUB_OUTAGE_S`` / ``IUB_OUTAGE_REQUESTS`` shorten a local run.
@@ -106,9 +109,6 @@ def run_outage(name: str, extra_env: dict[str, str], break_store: Callable[[], N
               f"(decision={last.per_step.get('decision', 0)} information={last.per_step.get('information', 0)}) "
               f"dead_letters={dead_letters(client)} lost={len(lost)} "
               f"duplicated={len(duplicated_info) + len(duplicated_records)}")
-        if os.environ.get("IUB_KEEP_LOGS"):
-            shutil.copytree(running.var_dir / "logs", os.environ["IUB_KEEP_LOGS"], dirs_exist_ok=True)
-            print(f"marks: {marks} documented_at={documented_at}")
         assert len(accepted) == N and len(set(accepted)) == N
         assert lost == [] and duplicated_info == [] and duplicated_records == []
         assert len(during) > 0.5 * RATE * OUTAGE_S * 0.5  # the outage really was in the middle of the run
@@ -117,6 +117,8 @@ def run_outage(name: str, extra_env: dict[str, str], break_store: Callable[[], N
         assert dead_letters(client) == 0
         client.close()
     finally:
+        if os.environ.get("IUB_KEEP_LOGS"):  # for looking into a failed run
+            shutil.copytree(running.var_dir / "logs", os.environ["IUB_KEEP_LOGS"], dirs_exist_ok=True)
         stop_system(running)
 
 
@@ -183,7 +185,7 @@ def test_sqlite_files_unwritable_for_40_s(sqlite_dir):
     db = sqlite_dir / "audit.sqlite3"
 
     def chattr(flag: str) -> None:
-        paths = [str(sqlite_dir), *(str(p) for p in sqlite_dir.iterdir())]
+        paths = [str(sqlite_dir), str(db), f"{db}-wal"]
         subprocess.run(["chattr", flag, *paths], check=True, capture_output=True)
 
     run_outage("SQLite immutable files (chattr +i)", {"IUB_DATABASE_URL": f"sqlite:///{db}"},

@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from faststream.redis import RedisBroker
 from prometheus_client import Counter
+from sqlalchemy.exc import SQLAlchemyError
 
 from iub_audit.domain.documenting import Prepared, Refused, document_decision, document_information
 from iub_audit.domain.records import IdentityMissing
@@ -103,6 +104,19 @@ async def decided_marks(rt: Runtime, request_ids: list[str]) -> dict[str, str]:
     return {r: v.decode() for r, v in zip(request_ids, raw, strict=True) if v is not None}
 
 
+async def in_store(store: AuditStore, fn, *args, **kwargs):
+    """Run a store call in a thread; after a database error, open fresh connections for the next try.
+
+    A connection that saw the error (a killed session, a read-only session, an I/O error on an
+    unwritable file) may keep failing after the database is back; the retry must not reuse it.
+    """
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    except SQLAlchemyError:
+        store.engine.dispose()
+        raise
+
+
 async def append_by_kommun(store: AuditStore, items: list[tuple[dict, str | None]], now) -> list:
     """Append records, each kommun's chain in its own transaction and thread, in parallel.
 
@@ -114,9 +128,9 @@ async def append_by_kommun(store: AuditStore, items: list[tuple[dict, str | None
     for i, (body, _) in enumerate(items):
         groups.setdefault(str(body["kommun"]), []).append(i)
     if len(groups) <= 1:
-        return await asyncio.to_thread(store.append_many, items, now=now)
+        return await in_store(store, store.append_many, items, now=now)
     parts = list(groups.values())
-    results = await asyncio.gather(*(asyncio.to_thread(store.append_many, [items[i] for i in part], now=now)
+    results = await asyncio.gather(*(in_store(store, store.append_many, [items[i] for i in part], now=now)
                                      for part in parts))
     out: list = [None] * len(items)
     for part, stored in zip(parts, results, strict=True):
@@ -174,7 +188,7 @@ def build_service(settings: AuditSettings | None = None) -> AuditService:
         ids = [str(m.request_id) for m in msgs]
         # marks first, then the store: a mark is set only after its record is committed
         marked = await decided_marks(rt, ids)
-        decided = await asyncio.to_thread(svc.store.decisions_for, ids)
+        decided = await in_store(svc.store, svc.store.decisions_for, ids)
         results: list = [None] * len(msgs)
         ready: list[tuple[int, InformationGiven, Prepared | Refused]] = []
         for i, m in enumerate(msgs):
