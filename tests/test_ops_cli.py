@@ -211,7 +211,7 @@ async def test_a_stream_that_does_not_exist_reads_as_empty_with_missing_groups(c
         (s,) = (await read_snapshot(r, [streams.DECISIONS])).streams
     finally:
         await r.aclose()
-    assert (s.exists, s.length, s.groups, s.missing_groups) == (False, 0, [], ["audit", "intake"])
+    assert (s.exists, s.length, s.groups, s.missing_groups) == (False, 0, [], ["audit", "notify", "intake"])
 
 
 def test_ops_status_prints_a_table_of_every_stream(clean_redis: str) -> None:
@@ -241,7 +241,7 @@ def test_ops_watch_refreshes_the_given_number_of_times(clean_redis: str) -> None
     seed(clean_redis)
     result = ops(clean_redis, "watch", "--iterations", "2", "--interval", "0.05")
     assert result.exit_code == 0, result.output
-    assert streams.RECORDED in result.output
+    assert streams.INFORMATION in result.output
 
 
 def test_dlq_list_names_dead_letters_without_their_payloads(clean_redis: str) -> None:
