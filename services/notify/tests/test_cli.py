@@ -56,7 +56,7 @@ def test_coverage_reports_received_delivered_failed_and_pending_and_check_fails_
                                                          "status": "delivered"})})
     r.xadd(streams.INFORMATION, {"__data__": json.dumps({"request_id": rids[1], "kommun": "mellerud",
                                                          "status": "failed"})})
-    r.xadd(streams.dead_letter_stream(streams.RECORDED), {"__data__": json.dumps(
+    r.xadd(streams.dead_letter_stream(streams.DECISIONS), {"__data__": json.dumps(
         {"entry_id": f"request:{rids[1]}", "payload": "{}"})})
     result = run(clean_redis, "coverage", "--kommun", "mellerud", "--json")
     data = json.loads(result.output)
