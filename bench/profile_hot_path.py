@@ -23,7 +23,7 @@ from iub_audit.domain.documenting import document_decision
 from iub_audit.domain.linkage import LinkKeys
 from iub_contracts.api import FactsIn, RequestIn
 from iub_contracts.catalog_loader import load_catalog
-from iub_contracts.messages import AuditRecorded, DecisionMade, RequestReceived
+from iub_contracts.messages import DecisionMade, RequestReceived
 from iub_eligibility.domain.request import evaluate_request
 from iub_intake.domain.admission import admit
 from iub_notify.domain.events import information_given
@@ -74,15 +74,10 @@ def main() -> None:
         body = documented.record.body
 
         step("audit: canonical JSON + hash", link, body, kommun, i)
-        rec = AuditRecorded(correlation_id=made.request_id, occurred_at=now, request_id=made.request_id,
-                            kommun=made.kommun, insats_id=made.insats_id, channel=made.channel,
-                            language=made.language, delivery=made.delivery, received_at=made.received_at,
-                            level=made.decision.documentation_level if made.decision else None, documented=True,
-                            decision=made.decision, error=made.error)
-        rec = step("stream hop: AuditRecorded", AuditRecorded.model_validate_json, rec.model_dump_json())
         info = step("notify: render text", lambda r: templates.render(information_context(r, catalog, {}), r.language),
-                    rec)
-        step("notify: proof event", information_given, rec, info, True, 1, now)
+                    made)
+        level = made.decision.documentation_level if made.decision else None
+        step("notify: proof event", information_given, made, level, info, True, 1, now)
     profiler.stop()
     total = sum(spent.values())
     print(f"{args.n} requests, {total / args.n * 1e6:.0f} µs per request in the pure hot path")

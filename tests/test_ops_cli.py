@@ -217,7 +217,7 @@ async def test_a_stream_that_does_not_exist_reads_as_empty_with_missing_groups(c
         (s,) = (await read_snapshot(r, [streams.DECISIONS])).streams
     finally:
         await r.aclose()
-    assert (s.exists, s.length, s.groups, s.missing_groups) == (False, 0, [], ["audit", "intake"])
+    assert (s.exists, s.length, s.groups, s.missing_groups) == (False, 0, [], ["audit", "notify", "intake"])
 
 
 def test_ops_status_prints_a_table_of_every_stream(clean_redis: str) -> None:
@@ -274,13 +274,16 @@ def test_failed_information_older_than_the_window_no_longer_counts(clean_redis: 
     assert ops(clean_redis, "status", "--information-window-s", "60").exit_code == 0
 
 
-async def test_waiting_counts_pending_entries_delivered_more_than_once(clean_redis: str) -> None:
+async def test_waiting_counts_the_entries_that_wait_for_a_retry_by_time(clean_redis: str) -> None:
+    from iub_runtime.retry import TRANSIENT, RetryState, retry_key
+
     seed(clean_redis, entries=5, delivered=3)
     r = Redis.from_url(clean_redis)
     try:
-        # two of the three pending entries failed and were claimed again (a retry)
-        first_two = [i for i, _ in await r.xrange(streams.REQUESTS, count=2)]
-        await r.xclaim(streams.REQUESTS, streams.GROUP_ELIGIBILITY, "host-1-claimer", 0, first_two)
+        # two of the three pending entries failed on a database error: they wait for a retry, not dead
+        first_two = [i.decode() for i, _ in await r.xrange(streams.REQUESTS, count=2)]
+        state = RetryState(1, 1, 2, "OperationalError", TRANSIENT).dumps()
+        await r.hset(retry_key(streams.REQUESTS, streams.GROUP_ELIGIBILITY), mapping=dict.fromkeys(first_two, state))
         (g,) = (await read_snapshot(r, [streams.REQUESTS])).streams[0].groups
     finally:
         await r.aclose()
@@ -393,7 +396,7 @@ def test_ops_watch_refreshes_the_given_number_of_times(clean_redis: str) -> None
     seed(clean_redis)
     result = ops(clean_redis, "watch", "--iterations", "2", "--interval", "0.05")
     assert result.exit_code == 0, result.output
-    assert streams.RECORDED in result.output
+    assert streams.INFORMATION in result.output
 
 
 def test_dlq_list_names_dead_letters_without_their_payloads(clean_redis: str) -> None:

@@ -58,3 +58,30 @@ def test_stream_names_are_versioned_and_every_stream_has_consumers():
         assert s.startswith("iub.") and s.endswith(".v1")
         assert streams.CONSUMERS[s]
     assert streams.dead_letter_stream(streams.REQUESTS) == "iub.intake.requested.v1.dlq"
+
+
+@pytest.mark.parametrize("tag", ["sv-19760210-3736", "19760210-3736", "sv-x", "klingon", "en-SE", "sv-lättläst"])
+def test_a_language_tag_outside_the_fixed_list_is_refused_without_echoing_it(tag):
+    from iub_contracts.api import RequestIn
+
+    with pytest.raises(ValidationError) as err:
+        RequestIn(kommun="sala", insats_id="x", language=tag)
+    assert tag not in str(err.value)
+
+
+@pytest.mark.parametrize(("tag", "canonical"), [("sv", "sv"), ("SV-se", "sv-SE"), ("SV-LATTLAST", "sv-lattlast"),
+                                                ("en-gb", "en-GB"), ("fi", "fi")])
+def test_a_listed_language_tag_is_carried_in_its_listed_spelling(tag, canonical):
+    from iub_contracts.api import RequestIn
+
+    assert RequestIn(kommun="sala", insats_id="x", language=tag).language == canonical
+
+
+def test_the_api_delivery_never_takes_a_handle_and_messages_never_need_the_target():
+    from iub_contracts.api import DeliveryIn
+
+    with pytest.raises(ValidationError):
+        DeliveryIn(kind="app_callback", callback_url="https://app.example/cb", handle="x")
+    assert DeliveryTarget(kind="app_callback", handle="AbC_-1").callback_url is None
+    with pytest.raises(ValidationError):
+        DeliveryTarget(kind="telephony")

@@ -12,7 +12,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.jso
 
 def test_there_is_an_example_for_every_stream_message():
     names = {p.stem for p in EXAMPLES}
-    assert {"RequestReceived", "DecisionMade", "AuditRecorded", "InformationGiven", "DeadLetter"} <= names
+    assert {"RequestReceived", "DecisionMade", "InformationGiven", "DeadLetter"} <= names
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)

@@ -10,11 +10,22 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
 
 from iub_contracts.catalog import DocumentationLevel
 from iub_contracts.decision import Decision
-from iub_contracts.messages import Channel, DeliveryTarget
+from iub_contracts.language import LANGUAGE_TAGS, canonical_language
+from iub_contracts.messages import Channel
 from iub_contracts.questions import Question
 
 
@@ -54,12 +65,33 @@ class PreviousInsatsIn(_In):
 
 
 LANGUAGE_TAG = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
+Language = Annotated[str, AfterValidator(canonical_language)]
 
 
 def _language() -> Any:
-    """The preferred language: a tag, never free text (free text could carry personal data)."""
+    """The preferred language: a listed BCP 47 tag, never free text (free text could carry personal data)."""
     return Field(default="sv", max_length=16, pattern=LANGUAGE_TAG,
-                 description="Preferred language tag, e.g. 'sv', 'en', 'sv-lattlast'")
+                 description="Preferred language, one of: " + ", ".join(LANGUAGE_TAGS)
+                 + " (any case). Without a reviewed text in it the information is in Swedish.")
+
+
+class DeliveryIn(_In):
+    """Where the 11 kap 6 § information goes: app callback, the call, or polling only.
+
+    The target stays at intake; the services after it only get an opaque handle to it.
+    """
+
+    kind: Literal["app_callback", "telephony", "poll"] = "poll"
+    callback_url: str | None = Field(default=None, max_length=2000)
+    call_ref: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _target_matches_kind(self) -> DeliveryIn:
+        if self.kind == "app_callback" and not self.callback_url:
+            raise ValueError("app_callback needs callback_url")
+        if self.kind == "telephony" and not self.call_ref:
+            raise ValueError("telephony needs call_ref")
+        return self
 
 
 # --------------------------------------------------------------------------- requests
@@ -98,9 +130,9 @@ class RequestIn(_In):
     kommun: str = Field(min_length=1, max_length=80)
     insats_id: str = Field(min_length=1, max_length=120)
     channel: Channel = Field(default=Channel.APP, description="'telephony' only for telephony platform clients")
-    language: str = _language()
+    language: Language = _language()
     facts: FactsIn = Field(default_factory=FactsIn)
-    delivery: DeliveryTarget = Field(default_factory=DeliveryTarget)
+    delivery: DeliveryIn = Field(default_factory=DeliveryIn)
 
 
 class PreviewIn(_In):
@@ -258,7 +290,7 @@ class TelephonyForm(_In):
 
     kommun: str = Field(min_length=1, max_length=80)
     insats_id: str = Field(min_length=1, max_length=120)
-    language: str = _language()
+    language: Language = _language()
     facts: FactsIn = Field(default_factory=FactsIn)
 
 

@@ -34,21 +34,34 @@ class Channel(StrEnum):
     TELEPHONY = "telephony"  # Kundcenter
 
 
+# where intake keeps a delivery target (JSON of iub_contracts.api.DeliveryIn) under its handle, for
+# notify to read and delete once the information is given; expires with the stream retention
+DELIVERY_TARGET_KEY = "iub:delivery:{handle}"
+
+
 class DeliveryTarget(BaseModel):
-    """Where the 11 kap 6 § information goes: app callback, the call, or polling only."""
+    """How the 11 kap 6 § information goes out: its kind, and an opaque handle to the target.
+
+    The target itself (callback URL, call reference) stays at intake: it is kept in Redis under
+    ``iub:delivery:<handle>`` until notify has delivered (then deleted), so no URL or call
+    reference — free text a client typed — travels on a stream or reaches the audit store.
+    ``callback_url``/``call_ref`` are only read from entries written before the handle existed.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     kind: Literal["app_callback", "telephony", "poll"] = "poll"
-    callback_url: str | None = Field(default=None, max_length=2000)
-    call_ref: str | None = Field(default=None, max_length=200)
+    handle: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                               description="Opaque random key of the target kept at intake")
+    callback_url: str | None = Field(default=None, max_length=2000, description="Legacy; never written now")
+    call_ref: str | None = Field(default=None, max_length=200, description="Legacy; never written now")
 
     @model_validator(mode="after")
     def _target_matches_kind(self) -> DeliveryTarget:
-        if self.kind == "app_callback" and not self.callback_url:
-            raise ValueError("app_callback needs callback_url")
-        if self.kind == "telephony" and not self.call_ref:
-            raise ValueError("telephony needs call_ref")
+        if self.kind == "app_callback" and not (self.callback_url or self.handle):
+            raise ValueError("app_callback needs a handle")
+        if self.kind == "telephony" and not (self.call_ref or self.handle):
+            raise ValueError("telephony needs a handle")
         return self
 
 
@@ -99,24 +112,6 @@ class AuditStep(StrEnum):
 
     DECISION = "decision"
     INFORMATION = "information"
-
-
-class AuditRecorded(Envelope):
-    """Audit documented a decision (or could not, and says why); notify informs after this."""
-
-    request_id: uuid.UUID
-    kommun: str
-    insats_id: str
-    channel: Channel
-    language: str
-    delivery: DeliveryTarget
-    received_at: AwareDatetime = Field(description="When intake received the request (its day decides the version)")
-    level: DocumentationLevel | None = Field(description="None when no catalogue entry exists")
-    documented: bool
-    record_hash: str | None = None
-    refusal_reason: str | None = Field(default=None, description="Never contains personal data")
-    decision: Decision | None = None
-    error: DecisionError | None = None
 
 
 class InformationStatus(StrEnum):

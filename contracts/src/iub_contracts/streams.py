@@ -4,14 +4,17 @@ from typing import Final
 
 # producer: intake · consumers: eligibility
 REQUESTS: Final = "iub.intake.requested.v1"
-# producer: eligibility · consumers: audit, intake (request status)
+# producer: eligibility · consumers: audit (documents it), notify (informs from it: 11 kap 6 § does
+# not wait on documentation), intake (request status)
 DECISIONS: Final = "iub.eligibility.decided.v1"
-# producer: audit · consumers: notify (information goes out after the contact is documented)
+# retired: audit used to hand each documented decision on to notify here. Informing no longer
+# waits on documenting, so nothing publishes or reads it; it is only trimmed until it is empty.
 RECORDED: Final = "iub.audit.recorded.v1"
-# producer: notify · consumers: audit (proof of the 11 kap 6 § duty), intake (request status)
+# producer: notify · consumers: audit (proof of the 11 kap 6 § duty, after its decision), intake (status)
 INFORMATION: Final = "iub.notify.information-given.v1"
 
-ALL_STREAMS: Final = (REQUESTS, DECISIONS, RECORDED, INFORMATION)
+ALL_STREAMS: Final = (REQUESTS, DECISIONS, INFORMATION)
+RETIRED_STREAMS: Final = (RECORDED,)
 
 # consumer groups, one per service
 GROUP_ELIGIBILITY: Final = "eligibility"
@@ -22,8 +25,7 @@ GROUP_INTAKE: Final = "intake"
 # which groups read which stream (groups are created at start, XGROUP CREATE … 0 MKSTREAM)
 CONSUMERS: Final = {
     REQUESTS: (GROUP_ELIGIBILITY,),
-    DECISIONS: (GROUP_AUDIT, GROUP_INTAKE),
-    RECORDED: (GROUP_NOTIFY,),
+    DECISIONS: (GROUP_AUDIT, GROUP_NOTIFY, GROUP_INTAKE),
     INFORMATION: (GROUP_AUDIT, GROUP_INTAKE),
 }
 
@@ -33,7 +35,8 @@ def dead_letter_stream(stream: str) -> str:
     return f"{stream}.dlq"
 
 
-ALL_DEAD_LETTER_STREAMS: Final = tuple(dead_letter_stream(s) for s in ALL_STREAMS)
+# the retired stream's dead letters stay visible (and trimmed) until they are gone
+ALL_DEAD_LETTER_STREAMS: Final = tuple(dead_letter_stream(s) for s in (*ALL_STREAMS, *RETIRED_STREAMS))
 
 # Redis key (not a stream) where audit publishes the information-coverage summary for the dashboard:
 # counts per kommun and channel over a recent window, never a request id or personal data

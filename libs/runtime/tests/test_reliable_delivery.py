@@ -46,6 +46,7 @@ async def run_consumer(url: str, handle, *, max_deliveries=3):
     register_consumer(broker, rt, stream=STREAM, group=GROUP, model=Work, handle=handle, description="test")
     await rt.connect()
     await ensure_groups(rt.redis, [(STREAM, GROUP)])
+    await rt.prepare_streams()
     await broker.start()
     return rt, broker
 
@@ -198,6 +199,7 @@ async def run_batch_consumer(url: str, handle_batch, *, max_deliveries=3):
                       description="test")
     await rt.connect()
     await ensure_groups(rt.redis, [(STREAM, GROUP)])
+    await rt.prepare_streams()
     await broker.start()
     return rt, broker
 

@@ -1,4 +1,4 @@
-"""The audit handlers with TestRedisBroker and a real store: once per request, refusals still hand over."""
+"""The audit handlers with TestRedisBroker and a real store: once per request, decision before information."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from faststream.redis import TestRedisBroker
 from iub_audit.service import build_service
 from iub_audit.settings import AuditSettings
 from iub_contracts import streams
-from iub_contracts.messages import AuditRecorded, DeadLetter
+from iub_contracts.messages import DeadLetter
+from iub_runtime.consumer import Later
 from iub_runtime.testing import RecordingWriter
 
 
@@ -30,12 +31,11 @@ async def publish(svc, *pairs) -> None:
             await br.publish(msg.model_dump(mode="json"), stream=stream)
 
 
-async def test_a_decision_delivered_twice_is_documented_once_and_handed_to_notify_once(svc):
+async def test_a_decision_delivered_twice_is_documented_once_and_nothing_is_handed_on(svc):
     msg = decision(*INDIVIDUAL)
     await publish(svc, (streams.DECISIONS, msg), (streams.DECISIONS, msg))
     assert svc.store.count(request_id=str(msg.request_id)) == 1
-    [recorded] = svc.rt.writer.on(streams.RECORDED)
-    assert recorded.documented and recorded.level.value == "individual"
+    assert svc.rt.writer.on(streams.RECORDED) == []  # notify informs from the decision itself
     FIGURES["redeliveries stored once"] += 1
 
 
@@ -78,16 +78,13 @@ async def test_unlinkable_records_are_still_stored_exactly_once_per_step(svc, ko
     assert recorded and all(r.record_hash is None for r in recorded)  # no hash to join the stream to the record
 
 
-async def test_a_record_refused_by_its_model_is_dead_lettered_and_the_person_still_informed(svc):
+async def test_a_record_refused_by_its_model_is_dead_lettered(svc):
     msg = decision(*ANONYMISED).model_copy(update={"insats_id": "anna@example.se"})
     await publish(svc, (streams.DECISIONS, msg))
     assert svc.store.count(request_id=str(msg.request_id)) == 0
     [letter] = svc.rt.writer.on(streams.dead_letter_stream(streams.DECISIONS))
     assert isinstance(letter, DeadLetter) and letter.error_type == "ValidationError"
     assert "anna@example.se" not in letter.model_dump_json()
-    [recorded] = svc.rt.writer.on(streams.RECORDED)
-    assert isinstance(recorded, AuditRecorded) and recorded.documented is False
-    assert recorded.refusal_reason == "ValidationError: invalid field insats_id"
 
 
 async def test_an_information_record_refused_by_the_pii_guard_is_dead_lettered(svc):
@@ -100,10 +97,19 @@ async def test_an_information_record_refused_by_the_pii_guard_is_dead_lettered(s
     assert letter.error_type == "PiiRefused" and "0701234567" not in letter.model_dump_json()
 
 
-async def test_information_for_an_undocumented_individual_decision_is_left_for_a_retry(svc):
-    from iub_audit.domain.records import IdentityMissing
+@pytest.mark.parametrize("kommun_insats", [INDIVIDUAL, ANONYMISED, ADVISORY], ids=["14:3", "14:5", "14:4"])
+async def test_information_before_its_decision_waits_so_the_chain_keeps_decision_then_information(svc, kommun_insats):
+    msg = decision(*kommun_insats)
+    info = information(msg)
+    [first] = await svc.handlers["information"]([info])
+    assert isinstance(first, Later) and first.error_type == "DecisionNotDocumentedYet"
+    assert svc.store.count(request_id=str(msg.request_id)) == 0
+    await svc.handlers["decisions"]([msg])
+    [second] = await svc.handlers["information"]([info])
+    assert not isinstance(second, Later)
+    with svc.store.engine.connect() as conn:
+        from sqlalchemy import text
 
-    info = information(decision(*INDIVIDUAL))
-    with pytest.raises(IdentityMissing):
-        await publish(svc, (streams.INFORMATION, info))
-    assert svc.store.count(request_id=str(info.request_id)) == 0
+        steps = [r[0] for r in conn.execute(text("select step from audit_records where request_id = :r order by seq"),
+                                            {"r": str(msg.request_id)})]
+    assert steps == ["decision", "information"]

@@ -53,10 +53,10 @@ def seed(url: str) -> None:
             client.xgroup_create(stream, group, id="0", mkstream=True)
     client.xadd(streams.REQUESTS, {"__data__": json.dumps({"facts": {"personnummer": PNR}})})
     client.xreadgroup(streams.GROUP_ELIGIBILITY, "host-1", {streams.REQUESTS: ">"}, count=1)
-    letter = DeadLetter(stream=streams.RECORDED, group=streams.GROUP_NOTIFY, entry_id="1-0", deliveries=6,
+    letter = DeadLetter(stream=streams.DECISIONS, group=streams.GROUP_NOTIFY, entry_id="1-0", deliveries=6,
                         error_type="DeliveryFailed", dead_lettered_at=dt.datetime.now(dt.UTC),
                         payload=json.dumps({"facts": {"personnummer": PNR}}))
-    client.xadd(streams.dead_letter_stream(streams.RECORDED), {"__data__": letter.model_dump_json()})
+    client.xadd(streams.dead_letter_stream(streams.DECISIONS), {"__data__": letter.model_dump_json()})
     for status in ("delivered", "failed"):
         client.xadd(streams.INFORMATION, {"__data__": json.dumps({"status": status})})
     client.close()

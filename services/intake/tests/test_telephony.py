@@ -19,7 +19,11 @@ async def test_an_agent_form_becomes_a_telephony_request_delivered_to_the_call(h
     assert resp.headers["location"] == f"/v1/requests/{rid}"
     [entry] = requests_on_stream(r)
     assert (entry["request_id"], entry["channel"], entry["kommun"]) == (rid, "telephony", "sala")
-    assert entry["delivery"] == {"kind": "telephony", "call_ref": "line-42", "callback_url": None}
+    # the call reference stays at intake: the stream carries only an opaque handle to it
+    assert entry["delivery"]["kind"] == "telephony" and entry["delivery"]["call_ref"] is None
+    assert "line-42" not in json.dumps(entry)
+    kept = json.loads(r.get(f"iub:delivery:{entry['delivery']['handle']}"))
+    assert kept == {"kind": "telephony", "call_ref": "line-42"}
     status = await http.get(f"/v1/requests/{rid}", headers=bearer("phone-sala"))
     assert status.json()["status"] == "received"
 

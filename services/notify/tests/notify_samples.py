@@ -17,7 +17,8 @@ from iub_contracts.decision import (
     VillkorResult,
     VillkorStatus,
 )
-from iub_contracts.messages import AuditRecorded, Channel, DeliveryTarget
+from iub_contracts.facts import ApplicantFacts
+from iub_contracts.messages import Channel, DecisionMade, DeliveryTarget
 
 RECEIVED = dt.datetime(2025, 9, 5, 12, 0, tzinfo=dt.UTC)  # a Friday
 NEXT_WEEKDAY = dt.date(2025, 9, 8)
@@ -52,13 +53,12 @@ def decision(kommun: str, insats: str, outcome: Outcome, *, villkor_results=(), 
 
 def record(kommun: str, insats: str, *, decision_: Decision | None = None, error: DecisionError | None = None,
            language: str = "sv", delivery: DeliveryTarget | None = None,
-           request_id: uuid.UUID | None = None) -> AuditRecorded:
+           request_id: uuid.UUID | None = None) -> DecisionMade:
     rid = request_id or uuid.uuid4()
-    return AuditRecorded(
+    return DecisionMade(
         correlation_id=rid, occurred_at=RECEIVED, request_id=rid, kommun=kommun, insats_id=insats,
-        channel=Channel.APP, language=language, delivery=delivery or DeliveryTarget(), received_at=RECEIVED,
-        level=DocumentationLevel.ADVISORY if error is None else None, documented=True,
-        decision=decision_, error=error,
+        channel=Channel.APP, language=language, delivery=delivery or DeliveryTarget(), facts=ApplicantFacts(),
+        received_at=RECEIVED, decision=decision_, error=error,
     )
 
 
@@ -66,8 +66,8 @@ def first_insats(catalog: Catalog, kommun: str) -> str:
     return catalog.kommun(kommun).insatser[0].id
 
 
-def sample(catalog: Catalog, kommun: str, outcome: str, language: str = "sv", **kw) -> AuditRecorded:
-    """An audit record of one outcome for the first insats of a kommun."""
+def sample(catalog: Catalog, kommun: str, outcome: str, language: str = "sv", **kw) -> DecisionMade:
+    """A decision of one outcome for the first insats of a kommun."""
     insats = first_insats(catalog, kommun)
     met = villkor(VillkorStatus.MET, "Åldern uppfyller villkoret 18 år och uppåt.")
     if outcome in ("eligible", "queue"):

@@ -30,7 +30,7 @@ async def until(predicate, timeout: float = 15.0, interval: float = 0.02) -> Non
     raise AssertionError("condition not met before the deadline")
 
 
-async def test_an_audit_record_on_the_stream_becomes_one_information_event(
+async def test_a_decision_on_the_stream_becomes_one_information_event(
     redis, http, catalog, templates, clean_redis
 ):
     app = create_app(NotifySettings(redis_url=clean_redis, dev_mode=True))
@@ -39,8 +39,8 @@ async def test_an_audit_record_on_the_stream_becomes_one_information_event(
         app.iub_state["notifier"] = make_notifier(redis, http, catalog, templates, writer=writer)
         msg = app_record(catalog, rx.url)
         async with TestRedisBroker(app.broker) as br:
-            await br.publish(msg.model_dump(mode="json"), stream=streams.RECORDED)
-            await br.publish(msg.model_dump(mode="json"), stream=streams.RECORDED)  # redelivered
+            await br.publish(msg.model_dump(mode="json"), stream=streams.DECISIONS)
+            await br.publish(msg.model_dump(mode="json"), stream=streams.DECISIONS)  # redelivered
     [event] = writer.on(streams.INFORMATION)
     assert event.request_id == msg.request_id and event.status.value == "delivered"
     assert len(rx.requests) == 1
@@ -60,6 +60,7 @@ async def test_a_consumer_that_dies_between_sending_and_acking_is_redelivered_wi
     rt = app.iub_runtime
     await rt.connect()
     await ensure_groups(rt.redis)
+    await rt.prepare_streams()
     async with Receiver((200,)) as rx:
         # the first handling sends, then dies before publishing the event: the entry stays unacked
         app.iub_state["notifier"] = make_notifier(rt.redis, http, catalog, templates,
@@ -67,7 +68,7 @@ async def test_a_consumer_that_dies_between_sending_and_acking_is_redelivered_wi
         await app.broker.start()
         try:
             msg = app_record(catalog, rx.url)
-            await redis.xadd(streams.RECORDED, {"__data__": msg.model_dump_json()})
+            await redis.xadd(streams.DECISIONS, {"__data__": msg.model_dump_json()})
             await until(lambda: _is(len(rx.requests) == 1))
             await until(lambda: _len_is(events(redis), 1))  # the claimer picked the entry up again
             await until(lambda: _pending_is(redis, 0))
@@ -77,7 +78,7 @@ async def test_a_consumer_that_dies_between_sending_and_acking_is_redelivered_wi
     assert len(rx.requests) == 1
     [event] = await events(redis)
     assert event.status.value == "delivered" and event.attempts == 1
-    assert await redis.xlen(streams.dead_letter_stream(streams.RECORDED)) == 0
+    assert await redis.xlen(streams.dead_letter_stream(streams.DECISIONS)) == 0
 
 
 async def _is(value: bool) -> bool:
@@ -89,4 +90,4 @@ async def _len_is(awaitable, n: int) -> bool:
 
 
 async def _pending_is(redis, n: int) -> bool:
-    return (await redis.xpending(streams.RECORDED, streams.GROUP_NOTIFY))["pending"] == n
+    return (await redis.xpending(streams.DECISIONS, streams.GROUP_NOTIFY))["pending"] == n

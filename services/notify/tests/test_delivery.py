@@ -1,4 +1,4 @@
-"""The delivery adapters against a real local HTTP server: signature, retries with backoff, refusals, logs."""
+"""The delivery adapters against a real local HTTP server: one signed attempt, its timeout, refusals, logs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from notify_receiver import Receiver
 from structlog.testing import capture_logs
 
-from iub_contracts.messages import DeliveryTarget
+from iub_contracts.api import DeliveryIn
 from iub_notify.delivery import AppCallbackDeliverer, Delivery, PollDeliverer, SignedPoster, TelephonyDeliverer
 from iub_runtime.webhooks import SignatureError, verify
 
@@ -19,14 +19,14 @@ RID = "0b8f2f8e-6a8c-4c8e-9a57-3c1f6f7c2a11"
 TEXT = "Sala kommun – Krisstöd\nDu har alltid rätt att ansöka om insatser hos socialnämnden."
 
 
-def delivery(url: str, kind: str = "app_callback") -> Delivery:
-    target = DeliveryTarget(kind=kind, callback_url=url if kind == "app_callback" else None,
+def delivery(url: str, kind: str = "app_callback", attempt: int = 1) -> Delivery:
+    target = DeliveryIn(kind=kind, callback_url=url if kind == "app_callback" else None,
                             call_ref="call-0042" if kind == "telephony" else None)
-    return Delivery(request_id=RID, kommun="sala", text=TEXT, target=target)
+    return Delivery(request_id=RID, kommun="sala", text=TEXT, target=target, attempt=attempt)
 
 
-def poster(client: httpx.AsyncClient, retries: int = 3, base: float = 0.02) -> SignedPoster:
-    return SignedPoster(client, SECRET, retries=retries, base_delay_s=base, timeout_s=2)
+def poster(client: httpx.AsyncClient, timeout_s: float = 2) -> SignedPoster:
+    return SignedPoster(client, SECRET, timeout_s=timeout_s)
 
 
 def verifies(request) -> bool:
@@ -58,52 +58,40 @@ async def test_a_tampered_body_does_not_verify():
 
 
 @pytest.mark.parametrize(
-    ("statuses", "delivered", "attempts", "error"),
+    ("status", "delivered", "error", "retryable"),
     [
-        ((503, 502, 200), True, 3, None),
-        ((429, 200), True, 2, None),
-        ((408, 200), True, 2, None),
-        ((500,), False, 4, "http_500"),
-        ((400,), False, 1, "http_400"),
-        ((410,), False, 1, "http_410"),
+        (200, True, None, False),
+        (503, False, "http_503", True),
+        (429, False, "http_429", True),
+        (408, False, "http_408", True),
+        (400, False, "http_400", False),
+        (410, False, "http_410", False),
     ],
-    ids=["server errors are retried until the receiver accepts",
-         "too many requests is retried",
-         "a request timeout is retried",
-         "a receiver that keeps failing gets the retries and then the delivery fails",
-         "a bad request is a refusal and is not retried",
-         "gone is a refusal and is not retried"],
+    ids=["accepted", "a server error may succeed later", "too many requests may succeed later",
+         "a request timeout may succeed later", "a bad request is a refusal", "gone is a refusal"],
 )
-async def test_the_callback_retries_what_may_succeed_and_gives_up_on_refusals(statuses, delivered, attempts, error):
-    async with Receiver(statuses) as rx, httpx.AsyncClient() as client:
-        result = await AppCallbackDeliverer(poster(client, retries=3)).deliver(delivery(rx.url))
-    assert (result.delivered, result.attempts, result.error) == (delivered, attempts, error)
-    assert len(rx.requests) == attempts
-    assert {r.headers["webhook-id"] for r in rx.requests} == {f"info_{RID}"}  # one message, resent
-    assert all(verifies(r) for r in rx.requests)  # every attempt is signed afresh
+async def test_one_attempt_says_whether_another_may_succeed(status, delivered, error, retryable):
+    async with Receiver((status,)) as rx, httpx.AsyncClient() as client:
+        result = await AppCallbackDeliverer(poster(client)).deliver(delivery(rx.url))
+    assert (result.delivered, result.error, result.retryable) == (delivered, error, retryable)
+    assert len(rx.requests) == 1 and verifies(rx.requests[0])
 
 
-async def test_the_backoff_between_attempts_grows_exponentially():
-    base = 0.05
-    async with Receiver((503, 503, 503, 200)) as rx, httpx.AsyncClient() as client:
-        result = await AppCallbackDeliverer(poster(client, retries=3, base=base)).deliver(delivery(rx.url))
-    assert result.delivered and result.attempts == 4
-    gaps = [b.at - a.at for a, b in zip(rx.requests, rx.requests[1:], strict=False)]
-    for i, gap in enumerate(gaps):
-        assert gap >= base * 2**i * 0.95, gaps  # sleeps are never shorter than asked
+async def test_a_hanging_receiver_is_cut_off_at_the_per_attempt_timeout():
+    async with Receiver((200,), delay_s=5) as rx, httpx.AsyncClient() as client:
+        started = time.monotonic()
+        result = await AppCallbackDeliverer(poster(client, timeout_s=0.5)).deliver(delivery(rx.url))
+        took = time.monotonic() - started
+    assert (result.delivered, result.error, result.retryable) == (False, "timeout", True)
+    assert took < 1.5
 
 
-def test_the_backoff_doubles_up_to_its_cap():
-    p = SignedPoster(None, SECRET, retries=6, base_delay_s=1, max_delay_s=8, timeout_s=10)  # type: ignore[arg-type]
-    assert [p.delay(a) for a in range(1, 7)] == [1, 2, 4, 8, 8, 8]
-
-
-async def test_an_unreachable_receiver_fails_after_the_retries_with_the_error_kind():
+async def test_an_unreachable_receiver_fails_with_the_error_kind():
     async with Receiver() as rx:
         url = rx.url  # the port is free again once the server is closed
     async with httpx.AsyncClient() as client:
-        result = await AppCallbackDeliverer(poster(client, retries=2)).deliver(delivery(url))
-    assert (result.delivered, result.attempts, result.error) == (False, 3, "ConnectError")
+        result = await AppCallbackDeliverer(poster(client)).deliver(delivery(url))
+    assert (result.delivered, result.error, result.retryable) == (False, "ConnectError", True)
 
 
 async def test_the_telephony_reply_carries_the_call_reference_and_is_signed():
@@ -117,18 +105,19 @@ async def test_the_telephony_reply_carries_the_call_reference_and_is_signed():
 
 async def test_telephony_without_a_reply_url_fails_without_an_attempt():
     result = await TelephonyDeliverer(poster(None), None).deliver(delivery("", "telephony"))  # type: ignore[arg-type]
-    assert (result.delivered, result.attempts, result.error) == (False, 0, "no_telephony_reply_url")
+    assert (result.delivered, result.error, result.retryable) == (False, "no_telephony_reply_url", False)
 
 
 async def test_polling_is_delivered_by_publishing_the_event():
     result = await PollDeliverer().deliver(delivery("", "poll"))
-    assert (result.delivered, result.attempts) == (True, 1)
+    assert result.delivered
 
 
 async def test_each_attempt_is_logged_without_the_text_the_url_or_the_call_reference():
     async with Receiver((503, 200)) as rx, httpx.AsyncClient() as client:
         with capture_logs() as logs:
-            await AppCallbackDeliverer(poster(client)).deliver(delivery(rx.url + "/secret-token"))
+            for attempt in (1, 2):
+                await AppCallbackDeliverer(poster(client)).deliver(delivery(rx.url + "/secret-token", attempt=attempt))
     attempts = [e for e in logs if e["event"] == "delivery_attempt"]
     assert [(e["attempt"], e["result"]) for e in attempts] == [(1, "http_503"), (2, "delivered")]
     dumped = json.dumps(logs, ensure_ascii=False, default=str)

@@ -10,14 +10,14 @@ import uuid
 import pytest
 from notify_receiver import Receiver
 from notify_samples import sample
-from notify_support import DLQ, NOW, CrashingWriter, SimulatedCrash, app_record, events, make_notifier
+from notify_support import DLQ, NOW, CrashingWriter, SimulatedCrash, app_record, events, make_notifier, settle
 
 from iub_contracts import streams
-from iub_contracts.messages import AuditRecorded, DeliveryTarget
+from iub_contracts.messages import DeliveryTarget
 from iub_notify.coverage import read_coverage
-from iub_notify.handler import DeliveryInProgress
 from iub_notify.ledger import DeliveryLedger
 from iub_notify.queue import set_wait_days
+from iub_runtime.consumer import Later
 from iub_runtime.streams import StreamWriter
 
 pytestmark = pytest.mark.redis
@@ -72,7 +72,9 @@ async def test_two_consumers_racing_for_one_request_send_it_once(redis, http, ca
         msg = app_record(catalog, rx.url)
         first = make_notifier(redis, http, catalog, templates)
         second = make_notifier(redis, http, catalog, templates)
-        await asyncio.gather(first.handle(msg), second.handle(msg))  # the second waits for the first's lease
+        results = await asyncio.gather(first.handle(msg), second.handle(msg))
+        assert sum(isinstance(r, Later) for r in results) == 1  # the second finds the lease taken: it waits
+        await settle(second, msg)
     assert len(rx.requests) == 1
     assert len(await events(redis)) == 1
 
@@ -84,8 +86,8 @@ async def test_a_consumer_still_sending_keeps_its_lease_and_the_other_leaves_the
         msg = app_record(catalog, rx.url)
         holder = asyncio.create_task(make_notifier(redis, http, catalog, templates, lease_s=1).handle(msg))
         await until_true(lambda: len(rx.requests) == 1)
-        with pytest.raises(DeliveryInProgress):
-            await make_notifier(redis, http, catalog, templates, lease_s=1).handle(msg)
+        waiting = await make_notifier(redis, http, catalog, templates, lease_s=1).handle(msg)
+        assert isinstance(waiting, Later) and waiting.error_type == "DeliveryInProgress"
         await holder
     assert len(rx.requests) == 1 and len(await events(redis)) == 1
 
@@ -95,7 +97,7 @@ async def test_the_lease_of_a_consumer_that_died_while_sending_frees_itself(redi
         msg = app_record(catalog, rx.url)
         dead = DeliveryLedger(redis, ttl_s=60, lease_s=1)
         assert await dead.lease(str(msg.request_id)) is not None  # taken, never refreshed, never released
-        await make_notifier(redis, http, catalog, templates, lease_s=2).handle(msg)
+        await settle(make_notifier(redis, http, catalog, templates, lease_s=2), msg)
     assert len(rx.requests) == 1 and len(await events(redis)) == 1
 
 
@@ -111,14 +113,22 @@ async def test_a_delivery_that_fails_after_its_retries_is_dead_lettered_and_reco
 ):
     async with Receiver((500,)) as rx:
         msg = app_record(catalog, rx.url)
-        await make_notifier(redis, http, catalog, templates, retries=2).handle(msg)
+        url = rx.url
+        notifier = make_notifier(redis, http, catalog, templates, retries=2)
+        first = await notifier.handle(msg)
+        assert isinstance(first, Later) and first.error_type == "Delivery:http_500"  # waits on its own schedule
+        assert await events(redis) == []
+        await settle(notifier, msg)
     assert len(rx.requests) == 3
     [event] = await events(redis)
     assert event.status.value == "failed" and event.attempts == 3
     [letter] = await events(redis, DLQ)
     assert letter.entry_id == f"request:{msg.request_id}"
     assert letter.error_type == "DeliveryFailed:http_500" and letter.deliveries == 3
-    assert AuditRecorded.model_validate_json(letter.payload).request_id == msg.request_id
+    assert json.loads(letter.payload) == {"request_id": str(msg.request_id), "kommun": "sala",
+                                          "insats_id": msg.insats_id, "channel": "app",
+                                          "delivered_via": "app_callback", "error": "http_500"}
+    assert url not in letter.model_dump_json()  # the target is not in the dead letter
 
 
 async def test_a_crash_after_a_failed_delivery_neither_retries_the_delivery_nor_loses_the_dead_letter(
@@ -128,9 +138,9 @@ async def test_a_crash_after_a_failed_delivery_neither_retries_the_delivery_nor_
         msg = app_record(catalog, rx.url)
         writer = CrashingWriter(StreamWriter(redis, retention_s=3600, dedupe_ttl_s=3600))
         with pytest.raises(SimulatedCrash):
-            await make_notifier(redis, http, catalog, templates, writer=writer, retries=1).handle(msg)
-        await make_notifier(redis, http, catalog, templates, retries=1).handle(msg)
-        await make_notifier(redis, http, catalog, templates, retries=1).handle(msg)
+            await settle(make_notifier(redis, http, catalog, templates, writer=writer, retries=1), msg)
+        await settle(make_notifier(redis, http, catalog, templates, retries=1), msg)
+        await settle(make_notifier(redis, http, catalog, templates, retries=1), msg)
     assert len(rx.requests) == 2
     assert len(await events(redis, DLQ)) == 1
     assert [e.status.value for e in await events(redis)] == ["failed"]
@@ -171,7 +181,7 @@ async def test_a_telephony_reply_without_a_platform_url_is_dead_lettered_not_dro
     msg = sample(catalog, "ostersund", "eligible", delivery=DeliveryTarget(kind="telephony", call_ref="call-7"))
     await make_notifier(redis, http, catalog, templates).handle(msg)
     [event] = await events(redis)
-    assert event.status.value == "failed" and event.attempts == 0
+    assert event.status.value == "failed" and event.attempts == 1
     [letter] = await events(redis, DLQ)
     assert letter.error_type == "DeliveryFailed:no_telephony_reply_url"
 
@@ -198,9 +208,31 @@ async def test_coverage_counts_delivered_and_dead_lettered_failures_after_a_mixe
             await redis.xadd(streams.REQUESTS, {"__data__": rr.model_dump_json()})
         notifier = make_notifier(redis, http, catalog, templates, retries=1)
         for m in msgs[:3]:
-            await notifier.handle(m)
+            await settle(notifier, m)
     report = await read_coverage(redis, "sala", None, None)
     assert (report.received, report.delivered, report.failed, report.pending) == (4, 2, 1, 1)
     assert report.failed_without_dead_letter == 0 and not report.complete
     assert report.pending_ids == (str(msgs[3].request_id),)
     assert uuid.UUID(report.failed_ids[0]) == msgs[1].request_id
+
+
+async def test_the_target_is_read_by_its_handle_and_deleted_once_the_information_is_given(
+    redis, http, catalog, templates
+):
+    async with Receiver((200,)) as rx:
+        await redis.set("iub:delivery:h4ndle", json.dumps({"kind": "app_callback", "callback_url": rx.url + "/cb"}))
+        msg = sample(catalog, "sala", "eligible", delivery=DeliveryTarget(kind="app_callback", handle="h4ndle"))
+        await settle(make_notifier(redis, http, catalog, templates), msg)
+    assert [r.path for r in rx.requests] == ["/cb"]
+    assert await redis.exists("iub:delivery:h4ndle") == 0
+    [event] = await events(redis)
+    assert event.status.value == "delivered"
+
+
+async def test_a_target_gone_with_the_retention_ends_failed_not_lost(redis, http, catalog, templates):
+    msg = sample(catalog, "sala", "eligible", delivery=DeliveryTarget(kind="app_callback", handle="expired"))
+    await settle(make_notifier(redis, http, catalog, templates), msg)
+    [event] = await events(redis)
+    assert event.status.value == "failed"
+    [letter] = await events(redis, DLQ)
+    assert letter.error_type == "DeliveryFailed:delivery_target_gone"

@@ -35,10 +35,10 @@ OLDEST_PENDING = Gauge(
     "iub_stream_oldest_pending_seconds", "Age of the oldest entry pending in a consumer group", ["stream", "group"]
 )
 STREAM_LENGTH = Gauge("iub_stream_length", "Entries in a stream (XLEN)", ["stream"])
-DEAD_LETTER_BACKLOG = Gauge("iub_stream_dead_letters", "Entries waiting in a stream's dead-letter stream", ["stream"])
 WAITING = Gauge(
-    "iub_stream_waiting", "Pending entries delivered more than once (failed, being retried)", ["stream", "group"]
-)
+    "iub_stream_waiting", "Entries of a consumer group waiting for a retry (iub:retry:<stream>:<group>)",
+    ["stream", "group"])
+DEAD_LETTER_BACKLOG = Gauge("iub_stream_dead_letters", "Entries waiting in a stream's dead-letter stream", ["stream"])
 INFORMATION_RECENT = Gauge(
     "iub_information_recent", "11 kap 6 § information on the information stream in the last hour", ["status"]
 )

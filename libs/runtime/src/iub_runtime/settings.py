@@ -19,8 +19,19 @@ class RuntimeSettings(BaseSettings):
         description="Redis with the streams (REDIS_URL)",
     )
     redis_max_connections: int = Field(default=64, ge=4, description="Connections per process (a blocking pool)")
-    max_deliveries: int = Field(default=5, ge=1, description="Deliveries before dead-lettering")
-    claim_idle_ms: int = Field(default=5000, ge=100, description="Idle time before a claimer takes an entry")
+    max_deliveries: int = Field(
+        default=5, ge=1,
+        description="Attempts before an entry failing with an unexpected error is dead-lettered "
+        "(database and connection errors are retried until retry_max_age_hours)")
+    claim_idle_ms: int = Field(
+        default=1000, ge=100,
+        description="Idle time before the claimer takes an entry (entries being handled are kept fresh)")
+    claim_poll_ms: int = Field(default=250, ge=10, description="How often the claimer looks for due entries")
+    retry_initial_delay_s: float = Field(default=0.5, gt=0, description="First back-off of a failed entry")
+    retry_max_delay_s: float = Field(
+        default=1.5, gt=0, description="Longest back-off between attempts (bounds the recovery after an outage)")
+    retry_max_age_hours: float = Field(
+        default=24.0, gt=0, description="Entries failing on database/connection errors are retried this long")
     polling_interval_ms: int = Field(default=100, ge=10)
     batch_size: int = Field(default=100, ge=1, description="Entries read per XREADGROUP")
     stream_retention_hours: float = Field(

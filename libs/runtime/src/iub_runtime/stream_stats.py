@@ -23,10 +23,10 @@ from redis.exceptions import ResponseError
 
 from iub_contracts.messages import DeadLetter
 from iub_contracts.streams import ALL_STREAMS, CONSUMERS, INFORMATION, dead_letter_stream
+from iub_runtime.retry import retry_key
 
 DATA_FIELD = "__data__"
 LAG_COUNT_CAP = 10_000  # entries counted with XRANGE after a group's last-delivered id
-WAITING_SCAN_CAP = 10_000  # pending entries looked at for their delivery count
 INFORMATION_WINDOW_S = 3600.0  # failed information counts against the status for this long
 _PAGE = 1_000
 
@@ -48,7 +48,8 @@ class GroupStats(BaseModel):
     lag: int | None = Field(description="Entries the group has not finished: undelivered (from ids) plus pending")
     lag_exact: bool
     undelivered: int | None = Field(default=None, description="Entries after the group's last-delivered id")
-    waiting: int = Field(default=0, description="Pending entries delivered more than once: failed, being retried")
+    waiting: int = Field(default=0, description="Entries that failed on a transient error and wait for a retry by "
+                         "time (not dead letters)")
     waiting_exact: bool = True
     last_delivered_id: str
     entries_read: int | None = None
@@ -148,18 +149,9 @@ async def _group_lag(redis: Redis, stream: str, info: StreamStats, last: str, ca
     return await count_after(redis, stream, last, cap)
 
 
-async def count_waiting(redis: Redis, stream: str, group: str, cap: int = WAITING_SCAN_CAP) -> tuple[int, bool]:
-    """Pending entries delivered more than once (XPENDING, paged); (count, exact) — inexact at the cap."""
-    count, seen, start = 0, 0, "-"
-    while seen < cap:
-        page = await redis.xpending_range(stream, group, min=start, max="+", count=min(_PAGE, cap - seen))
-        if not page:
-            return count, True
-        seen += len(page)
-        count += sum(1 for p in page if int(p["times_delivered"]) > 1)
-        start = f"({_s(page[-1]['message_id'])}"
-    more = await redis.xpending_range(stream, group, min=start, max="+", count=1)
-    return count, not more
+async def count_waiting(redis: Redis, stream: str, group: str) -> tuple[int, bool]:
+    """Entries that failed and wait for a retry by time (the group's retry hash, see ``retry``); exact."""
+    return int(await redis.hlen(retry_key(stream, group))), True
 
 
 async def _group_stats(

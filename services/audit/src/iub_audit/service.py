@@ -10,17 +10,19 @@ from typing import Any
 import structlog
 from faststream.redis import RedisBroker
 from prometheus_client import Counter
+from sqlalchemy.exc import SQLAlchemyError
 
 from iub_audit.background import background_tasks
 from iub_audit.domain.documenting import Prepared, Refused, document_decision, document_information
 from iub_audit.domain.linkage import LinkKeys
+from iub_audit.domain.records import IdentityMissing
 from iub_audit.settings import AuditSettings
 from iub_audit.store import AuditStore, default_sqlite_url, make_engine, migrate
 from iub_contracts import streams
 from iub_contracts.catalog_loader import Catalog, default_catalog_dir, load_catalog
-from iub_contracts.messages import AuditRecorded, DeadLetter, DecisionMade, InformationGiven
+from iub_contracts.messages import DeadLetter, DecisionMade, InformationGiven
 from iub_runtime import metrics
-from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
+from iub_runtime.consumer import Later, Runtime, make_canonical_log_middleware, register_consumer
 from iub_runtime.health import serve_health
 from iub_runtime.pii import redact_all
 
@@ -38,6 +40,7 @@ class AuditService:
     rt: Runtime
     broker: RedisBroker
     state: dict[str, Any] = field(default_factory=dict)
+    handlers: dict[str, Any] = field(default_factory=dict)
     _health: Any = None
     _tasks: list = field(default_factory=list)
 
@@ -96,6 +99,65 @@ def _dead_letter(stream: str, msg: DecisionMade | InformationGiven, refused: Ref
     return streams.dead_letter_stream(stream), letter, f"audit-refused:{msg.request_id}:{step}"
 
 
+# which decisions are documented (value: the level, or 'refused'), so their information may follow
+DECIDED_KEY = "iub:audit:decided:{request_id}"
+REFUSED = "refused"
+
+
+async def mark_decided(rt: Runtime, marks: dict[str, str]) -> None:
+    """Note, after the records are committed, that these decisions are documented (kept for the retention)."""
+    if not marks or rt.redis is None:  # handler tests without Redis: the store alone answers
+        return
+    ttl = int(rt.settings.stream_retention_hours * 3600)
+    async with rt.redis.pipeline(transaction=False) as pipe:
+        for rid, level in marks.items():
+            pipe.set(DECIDED_KEY.format(request_id=rid), level, ex=ttl)
+        await pipe.execute()
+
+
+async def decided_marks(rt: Runtime, request_ids: list[str]) -> dict[str, str]:
+    """request id → level (or 'refused') of the decisions already documented."""
+    if not request_ids or rt.redis is None:
+        return {}
+    raw = await rt.redis.mget([DECIDED_KEY.format(request_id=r) for r in request_ids])
+    return {r: v.decode() for r, v in zip(request_ids, raw, strict=True) if v is not None}
+
+
+async def in_store(store: AuditStore, fn, *args, **kwargs):
+    """Run a store call in a thread; after a database error, open fresh connections for the next try.
+
+    A connection that saw the error (a killed session, a read-only session, an I/O error on an
+    unwritable file) may keep failing after the database is back; the retry must not reuse it.
+    """
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    except SQLAlchemyError:
+        store.engine.dispose()
+        raise
+
+
+async def append_by_kommun(store: AuditStore, items: list[tuple], now) -> list:
+    """Append records, each kommun's chain in its own transaction and thread, in parallel.
+
+    Chains are per kommun and each record is idempotent, so kommuner need not wait for each
+    other: after an outage the backlog is written about as many times faster as there are
+    kommuner in it (PostgreSQL; SQLite still has one writer at a time).
+    """
+    groups: dict[str, list[int]] = {}
+    for i, item in enumerate(items):  # (body, personnummer[, aliases])
+        groups.setdefault(str(item[0]["kommun"]), []).append(i)
+    if len(groups) <= 1:
+        return await in_store(store, store.append_many, items, now=now)
+    parts = list(groups.values())
+    results = await asyncio.gather(*(in_store(store, store.append_many, [items[i] for i in part], now=now)
+                                     for part in parts))
+    out: list = [None] * len(items)
+    for part, stored in zip(parts, results, strict=True):
+        for i, st in zip(part, stored, strict=True):
+            out[i] = st
+    return out
+
+
 def _note_refusal(msg, refused: Refused, step: str) -> None:
     RECORDS.labels(level="?", step=step, outcome="refused").inc()
     metrics.DEAD_LETTERS.labels(service="audit", stream=streams.DECISIONS if step == "decision"
@@ -112,67 +174,79 @@ def build_service(settings: AuditSettings | None = None) -> AuditService:
     svc = AuditService(settings=settings, rt=rt, broker=broker)
 
     async def on_decisions_made(msgs: list[DecisionMade]) -> list[dict]:
-        """Document each decision at the insats's level, then hand every request over to notify."""
+        """Document each decision at the insats's level (notify informs from the decision itself)."""
         outcomes = [document_decision(svc.catalog, m, svc.link_keys) for m in msgs]
         prepared = [o.record.item for o in outcomes if isinstance(o.record, Prepared)]
-        stored = iter(await asyncio.to_thread(svc.store.append_many, prepared, now=rt.clock()))
-        out, fields = [], []
+        stored = iter(await append_by_kommun(svc.store, prepared, rt.clock()))
+        letters, marks, fields = [], {}, []
         for msg, o in zip(msgs, outcomes, strict=True):
             s = next(stored) if isinstance(o.record, Prepared) else None
             refused = o.record if isinstance(o.record, Refused) else None
             if refused:
                 _note_refusal(msg, refused, "decision")
-                out.append(_dead_letter(streams.DECISIONS, msg, refused, rt, "decision"))
+                letters.append(_dead_letter(streams.DECISIONS, msg, refused, rt, "decision"))
             else:
                 RECORDS.labels(level=o.record.level, step="decision",
                                outcome="stored" if s.created else "duplicate").inc()
-            # the person is informed either way (11 kap 6 §): notify acts on this message
-            out.append((streams.RECORDED, AuditRecorded(
-                correlation_id=msg.request_id, occurred_at=rt.clock(), request_id=msg.request_id,
-                kommun=msg.kommun, insats_id=msg.insats_id, channel=msg.channel, language=msg.language,
-                delivery=msg.delivery, received_at=msg.received_at, level=o.catalog_level,
-                # 14 kap 4–5 §: no hash that would join this request to its record
-                documented=refused is None,
-                record_hash=s.hash if s and o.record.level == "individual" else None,
-                refusal_reason=f"{refused.error_type}: {refused.reason}" if refused else None,
-                decision=msg.decision, error=msg.error,
-            ), f"audit:{msg.request_id}:decision"))
+            marks[str(msg.request_id)] = REFUSED if refused else o.record.level
             fields.append({"outcome": "refused" if refused else "ok",
                            "level": o.catalog_level.value if o.catalog_level else None,
                            "created": bool(s and s.created)})
-        await rt.writer.publish_many(out)
+        if letters:
+            await rt.writer.publish_many(letters)
+        await mark_decided(rt, marks)
         return fields
 
-    async def on_information_given(msgs: list[InformationGiven]) -> list[dict]:
-        """Document that the 11 kap 6 § information was given, at the level its decision has."""
-        decided = await asyncio.to_thread(svc.store.decisions_for, [str(m.request_id) for m in msgs],
-                                          svc.link_keys)
-        # IdentityMissing (individual decision not documented yet) fails the batch: the claimer retries
-        outcomes = [document_information(svc.catalog, m, decided.get(str(m.request_id)), svc.link_keys)
-                    for m in msgs]
-        prepared = [o.item for o in outcomes if isinstance(o, Prepared)]
-        stored = iter(await asyncio.to_thread(svc.store.append_many, prepared, now=rt.clock()))
-        letters, fields = [], []
-        for msg, o in zip(msgs, outcomes, strict=True):
+    async def on_information_given(msgs: list[InformationGiven]) -> list:
+        """Document that the 11 kap 6 § information was given, after its decision (the chain keeps the steps in order).
+
+        Information is given from the decision, so it can reach audit before the decision is
+        documented (always so while the store is down): such an entry waits (``Later``) and is
+        retried by time until its decision record is there.
+        """
+        ids = [str(m.request_id) for m in msgs]
+        # marks first, then the store: a mark is set only after its record is committed
+        marked = await decided_marks(rt, ids)
+        decided = await in_store(svc.store, svc.store.decisions_for, ids, svc.link_keys)
+        results: list = [None] * len(msgs)
+        ready: list[tuple[int, InformationGiven, Prepared | Refused]] = []
+        for i, m in enumerate(msgs):
+            rid = str(m.request_id)
+            if rid in decided:
+                found = decided[rid]
+            elif marked.get(rid) not in (None, REFUSED, "individual"):
+                found = (marked[rid], None)  # documented at a level that keeps no request id
+            elif marked.get(rid) == REFUSED:
+                found = None  # the decision was refused (PII guard): document at the catalogue's level
+            else:
+                results[i] = Later("DecisionNotDocumentedYet")
+                continue
+            try:
+                ready.append((i, m, document_information(svc.catalog, m, found, svc.link_keys)))
+            except IdentityMissing as exc:  # an individual decision that was refused: it can never be attached
+                ready.append((i, m, Refused(type(exc).__name__, str(exc))))
+        prepared = [o.item for _, _, o in ready if isinstance(o, Prepared)]
+        stored = iter(await append_by_kommun(svc.store, prepared, rt.clock()))
+        letters = []
+        for i, msg, o in ready:
             if isinstance(o, Refused):
                 _note_refusal(msg, o, "information")
                 letters.append(_dead_letter(streams.INFORMATION, msg, o, rt, "information"))
-                fields.append({"outcome": "refused"})
+                results[i] = {"outcome": "refused"}
             else:
                 s = next(stored)
                 RECORDS.labels(level=o.level, step="information",
                                outcome="stored" if s.created else "duplicate").inc()
-                fields.append({"level": o.level, "created": s.created})
+                results[i] = {"level": o.level, "created": s.created}
         if letters:
             await rt.writer.publish_many(letters)
-        return fields
+        return results
 
+    svc.handlers.update(decisions=on_decisions_made, information=on_information_given)
     register_consumer(broker, rt, stream=streams.DECISIONS, group=streams.GROUP_AUDIT, model=DecisionMade,
                       handle_batch=on_decisions_made, description="Document each decision at the insats's level")
     register_consumer(broker, rt, stream=streams.INFORMATION, group=streams.GROUP_AUDIT,
                       model=InformationGiven, handle_batch=on_information_given,
                       description="Document that the 11 kap 6 § information was given")
-    broker.publisher(streams.RECORDED, title=streams.RECORDED, schema=AuditRecorded,
-                     description="A decision was documented (or refused); notify informs next")
     return svc
 

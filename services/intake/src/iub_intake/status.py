@@ -8,26 +8,34 @@ import json
 from redis.asyncio import Redis
 
 from iub_contracts import streams
-from iub_contracts.messages import DecisionMade, InformationGiven, RequestReceived
-from iub_runtime.streams import minid_for
+from iub_contracts.api import DeliveryIn
+from iub_contracts.messages import DELIVERY_TARGET_KEY, DecisionMade, InformationGiven, RequestReceived
+from iub_runtime.streams import DATA_FIELD, minid_for
 
 
 def _key(request_id: str) -> str:
     return f"iub:request:{request_id}"
 
 
-# KEYS[1] idempotency key ('' for none), KEYS[2] status row, KEYS[3] stream
-# ARGV[1] idempotency value, ARGV[2] its ttl, ARGV[3] row ttl, ARGV[4] minid, ARGV[5] data, ARGV[6..] row fields
-# One script: the key check, the 'done' mark, the status row and the XADD happen together or not at all.
+# the delivery target kept at intake, under the opaque handle the stream carries; notify reads it
+# and deletes it once the information is given (it never outlives the stream retention)
+DELIVERY_KEY = DELIVERY_TARGET_KEY
+
+# KEYS[1] idempotency key ('' for none), KEYS[2] status row, KEYS[3] stream, KEYS[4] delivery key ('' for none)
+# ARGV[1] idempotency value, ARGV[2] its ttl, ARGV[3] row ttl, ARGV[4] minid, ARGV[5] data field, ARGV[6] data,
+# ARGV[7] delivery target, ARGV[8..] row fields.
+# One script: the key check, the 'done' mark, the delivery target, the status row and the XADD happen
+# together or not at all.
 _ACCEPT = """
 if KEYS[1] ~= '' then
   local taken = redis.call('GET', KEYS[1])
   if taken then return {0, taken} end
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 6))
+if KEYS[4] ~= '' then redis.call('SET', KEYS[4], ARGV[7], 'EX', ARGV[3]) end
+redis.call('HSET', KEYS[2], unpack(ARGV, 8))
 redis.call('EXPIRE', KEYS[2], ARGV[3])
-return {1, redis.call('XADD', KEYS[3], 'MINID', '~', ARGV[4], '*', '__data__', ARGV[5])}
+return {1, redis.call('XADD', KEYS[3], 'MINID', '~', ARGV[4], '*', ARGV[5], ARGV[6])}
 """
 
 
@@ -40,12 +48,14 @@ class KeyTaken(Exception):
 
 
 async def accept_request(
-    redis: Redis, req: RequestReceived, *, retention_s: float, also_set: tuple[str, str, int] | None = None
+    redis: Redis, req: RequestReceived, *, retention_s: float, also_set: tuple[str, str, int] | None = None,
+    target: DeliveryIn | None = None,
 ) -> str:
     """Write the status row and XADD the request in one Lua script; returns the stream entry id.
 
     ``also_set`` (key, value, ttl) is the idempotency 'done' mark: written in the same script only
     if the key is still free, else nothing is written and ``KeyTaken`` carries the stored value.
+    ``target`` (callback URL or call reference) is kept under the request's delivery handle.
     """
     row = {
         "kommun": req.kommun,
@@ -54,9 +64,12 @@ async def accept_request(
         "channel": req.channel.value,
     }
     key, value, ttl = also_set if also_set is not None else ("", "", 0)
+    keep_target = target is not None and bool(req.delivery.handle)
+    delivery_key = DELIVERY_KEY.format(handle=req.delivery.handle) if keep_target else ""
+    target_json = target.model_dump_json(exclude_none=True) if keep_target else ""
     ok, result = await redis.eval(
-        _ACCEPT, 3, key, _key(str(req.request_id)), streams.REQUESTS,
-        value, ttl, int(retention_s), minid_for(retention_s), req.model_dump_json(),
+        _ACCEPT, 4, key, _key(str(req.request_id)), streams.REQUESTS, delivery_key,
+        value, ttl, int(retention_s), minid_for(retention_s), DATA_FIELD, req.model_dump_json(), target_json,
         *[x for kv in row.items() for x in kv],
     )
     text = result.decode() if isinstance(result, bytes) else str(result)

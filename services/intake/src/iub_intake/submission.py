@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -104,14 +105,14 @@ async def submit(intake: Intake, body: RequestIn, client: ClientConfig, op: Oper
     # development mode without clients (explicit) has no prefix list; every configured client has one
     prefixes = None if intake.registry is None else client.callback_url_prefixes
     result = admit(intake.catalog, body, pnr, request_id=request_id, now=intake.rt.clock(),
-                   callback_prefixes=prefixes)
+                   callback_prefixes=prefixes, delivery_handle=secrets.token_urlsafe(24))
     if isinstance(result, Refusal):
         raise refusal_error(result)
     await check_callback_addresses(intake, body, prefixes)
     done = None if once is None else (*idem.done_mark(once.scope, once.key, once.digest, str(request_id)), ttl)
     try:
         await accept_request(redis, result.request, retention_s=intake.settings.stream_retention_hours * 3600,
-                             also_set=done)
+                             also_set=done, target=result.delivery_target)
     except KeyTaken as taken:  # a concurrent call with the same key won the race
         assert once is not None
         earlier = _earlier(idem.interpret(taken.value, once.digest), once)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from prometheus_client import REGISTRY
 
 from iub_contracts import streams
 from iub_contracts.catalog_loader import default_catalog_dir, load_catalog
-from iub_contracts.messages import AuditRecorded, DeadLetter, InformationGiven
+from iub_contracts.messages import DeadLetter, DecisionMade, InformationGiven
 from iub_notify.delivery import AppCallbackDeliverer, PollDeliverer, SignedPoster, TelephonyDeliverer
 from iub_notify.handler import Notifier
 from iub_notify.ledger import DeliveryLedger
@@ -26,6 +25,7 @@ from iub_runtime import urlpolicy
 from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
 from iub_runtime.health import serve_health
 from iub_runtime.logging import configure_logging
+from iub_runtime.retry import Backoff
 from iub_runtime.signing import require_secret
 
 log = structlog.get_logger("iub.notify")
@@ -33,9 +33,7 @@ log = structlog.get_logger("iub.notify")
 
 def build_notifier(rt: Runtime, settings: NotifySettings, client: httpx.AsyncClient, catalog_dir: Path) -> Notifier:
     """The handler with its adapters, once Redis is connected."""
-    poster = SignedPoster(client, settings.signing_secret or "", retries=settings.delivery_retries,
-                          base_delay_s=settings.delivery_base_delay_s, max_delay_s=settings.delivery_max_delay_s,
-                          timeout_s=settings.delivery_timeout_s)
+    poster = SignedPoster(client, settings.signing_secret, timeout_s=settings.delivery_timeout_s)
     ledger = DeliveryLedger(rt.redis, ttl_s=int(settings.dedupe_ttl_hours * 3600), lease_s=settings.delivery_lease_s)
     return Notifier(
         redis=rt.redis,
@@ -49,6 +47,8 @@ def build_notifier(rt: Runtime, settings: NotifySettings, client: httpx.AsyncCli
         },
         ledger=ledger,
         clock=rt.clock,
+        retries=settings.delivery_retries,
+        backoff=Backoff(settings.delivery_base_delay_s, settings.delivery_max_delay_s),
     )
 
 
@@ -71,16 +71,17 @@ def create_app(settings: NotifySettings | None = None) -> FastStream:
     catalog_dir = Path(settings.catalog_dir) if settings.catalog_dir else default_catalog_dir()
     state: dict = {}
 
-    async def on_audit_recorded(msgs: list[AuditRecorded]) -> None:
-        """Give the 11 kap 6 § information once per request, whatever the outcome (a batch concurrently)."""
-        await asyncio.gather(*(state["notifier"].handle(m) for m in msgs))
+    async def on_decision_made(msg: DecisionMade):
+        """Give the 11 kap 6 § information once per request, whatever the outcome (each on its own task)."""
+        return await state["notifier"].handle(msg)
 
-    register_consumer(broker, rt, stream=streams.RECORDED, group=streams.GROUP_NOTIFY, model=AuditRecorded,
-                      handle_batch=on_audit_recorded,
-                      description="Give the 11 kap 6 § information to everyone who turned to the service")
+    register_consumer(broker, rt, stream=streams.DECISIONS, group=streams.GROUP_NOTIFY, model=DecisionMade,
+                      handle=on_decision_made, concurrency=settings.delivery_concurrency,
+                      description="Give the 11 kap 6 § information to everyone who turned to the service, "
+                      "from the decision (documentation never delays it)")
     broker.publisher(streams.INFORMATION, title=streams.INFORMATION, schema=InformationGiven,
                      description="Proof that the information was given (no personal data)")
-    broker.publisher(streams.dead_letter_stream(streams.RECORDED), title="notify delivery failures",
+    broker.publisher(streams.dead_letter_stream(streams.DECISIONS), title="notify delivery failures",
                      schema=DeadLetter, description="Information that could not be delivered after its retries")
 
     app = FastStream(broker, logger=None, specification=AsyncAPI(title="iub notify", version="1"))

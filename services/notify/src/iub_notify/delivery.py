@@ -1,4 +1,9 @@
-"""Delivery adapters behind one interface: app callback, telephony reply, polling."""
+"""Delivery adapters behind one interface: app callback, telephony reply, polling.
+
+Each call is **one attempt**, bounded by a per-attempt timeout. The retries of a failing or
+hanging endpoint are scheduled by the handler (the entry waits in the stream with its own
+back-off), so one slow endpoint never holds anyone else's information.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from typing import Protocol
 import httpx
 import structlog
 
-from iub_contracts.messages import DeliveryTarget
+from iub_contracts.api import DeliveryIn
 from iub_runtime import urlpolicy
 from iub_runtime.webhooks import sign
 
@@ -21,21 +26,23 @@ log = structlog.get_logger("iub.notify.delivery")
 
 @dataclass(frozen=True)
 class Delivery:
-    """What to deliver: the request it belongs to, the text, and where."""
+    """What to deliver: the request it belongs to, the text, where, and which attempt this is."""
 
     request_id: str
     kommun: str
     text: str
-    target: DeliveryTarget
+    target: DeliveryIn
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """Outcome of all attempts: delivered or failed, with the attempt count and last error kind."""
+    """Outcome of one attempt: delivered, or the error kind and whether another attempt may help."""
 
     delivered: bool
-    attempts: int
+    attempts: int = 1
     error: str | None = None
+    retryable: bool = False
 
 
 class Deliverer(Protocol):
@@ -49,8 +56,8 @@ class PollDeliverer:
 
     async def deliver(self, d: Delivery) -> DeliveryResult:
         """Nothing to send: intake shows the text once the event is published."""
-        log.info("delivery_attempt", via="poll", attempt=1, result="delivered")
-        return DeliveryResult(delivered=True, attempts=1)
+        log.info("delivery_attempt", via="poll", attempt=d.attempt, result="delivered")
+        return DeliveryResult(delivered=True)
 
 
 def _retryable(status: int) -> bool:
@@ -58,49 +65,41 @@ def _retryable(status: int) -> bool:
 
 
 class SignedPoster:
-    """POSTs a signed JSON body with retries and exponential backoff; one log line per attempt."""
+    """POSTs a signed JSON body, one attempt at a time, within a hard per-attempt timeout."""
 
-    def __init__(self, client: httpx.AsyncClient, secret: str, *, retries: int = 4, base_delay_s: float = 0.5,
-                 max_delay_s: float = 30.0, timeout_s: float = 10.0):
-        self.client, self.secret, self.retries = client, secret, retries
-        self.base_delay_s, self.max_delay_s, self.timeout_s = base_delay_s, max_delay_s, timeout_s
-        self.log = structlog.get_logger("iub.notify.delivery")
+    def __init__(self, client: httpx.AsyncClient, secret: str, *, timeout_s: float = 5.0):
+        self.client, self.secret, self.timeout_s = client, secret, timeout_s
+        self.log = structlog.get_logger("iub.notify.delivery")  # per instance: tests capture it
 
-    def delay(self, attempt: int) -> float:
-        """Backoff before the next attempt: base · 2^(attempt-1), capped."""
-        return min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
-
-    async def post(self, url: str, msg_id: str, payload: dict, *, via: str = "http") -> DeliveryResult:
-        """Deliver once the receiver answers 2xx; give up on a refusal (4xx) or after the retries."""
+    async def post(self, url: str, msg_id: str, payload: dict, *, via: str = "http",
+                   attempt: int = 1) -> DeliveryResult:
+        """One attempt: delivered on 2xx; a refusal (4xx) is final; 5xx, 408/425/429 and network errors may retry."""
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        error = None
-        for attempt in range(1, self.retries + 2):
-            ts = int(time.time())
-            headers = {
-                "content-type": "application/json",
-                "webhook-id": msg_id,  # the receiver dedupes on this: a resend is not a second message
-                "webhook-timestamp": str(ts),
-                "webhook-signature": sign(self.secret, msg_id, ts, body),
-            }
-            retry = attempt <= self.retries
-            try:
+        ts = int(time.time())
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": msg_id,  # the receiver dedupes on this: a resend is not a second message
+            "webhook-timestamp": str(ts),
+            "webhook-signature": sign(self.secret, msg_id, ts, body),
+        }
+        try:
+            # httpx's timeout is per read; the outer bound also stops an endpoint that trickles bytes
+            async with asyncio.timeout(self.timeout_s):
                 # a redirect is an answer, never followed: it could point into the house (SSRF)
                 r = await self.client.post(url, content=body, headers=headers, timeout=self.timeout_s,
                                            follow_redirects=False)
-                if 200 <= r.status_code < 300:
-                    self.log.info("delivery_attempt", via=via, attempt=attempt, result="delivered")
-                    return DeliveryResult(True, attempt)
-                error = f"http_{r.status_code}"
-                retry = retry and _retryable(r.status_code)
-            except httpx.HTTPError as exc:
-                error = type(exc).__name__
-            # never the URL, the body or the response: they may carry personal data
-            self.log.warning("delivery_attempt", via=via, attempt=attempt, result=error,
-                        retry_in_s=self.delay(attempt) if retry else None)
-            if not retry:
-                return DeliveryResult(False, attempt, error)
-            await asyncio.sleep(self.delay(attempt))
-        return DeliveryResult(False, self.retries + 1, error)
+            if 200 <= r.status_code < 300:
+                self.log.info("delivery_attempt", via=via, attempt=attempt, result="delivered")
+                return DeliveryResult(True)
+            result = DeliveryResult(False, error=f"http_{r.status_code}", retryable=_retryable(r.status_code))
+        except TimeoutError:
+            result = DeliveryResult(False, error="timeout", retryable=True)
+        except httpx.HTTPError as exc:
+            result = DeliveryResult(False, error=type(exc).__name__, retryable=True)
+        # never the URL, the body or the response: they may carry personal data
+        self.log.warning("delivery_attempt", via=via, attempt=attempt, result=result.error,
+                         retryable=result.retryable)
+        return result
 
 
 class AppCallbackDeliverer:
@@ -117,9 +116,10 @@ class AppCallbackDeliverer:
                 await urlpolicy.check_resolved(d.target.callback_url or "", None, self.allowed_networks, self.resolver)
             except urlpolicy.UrlRefused:
                 log.warning("delivery_attempt", via="app_callback", attempt=0, result="callback_address_refused")
-                return DeliveryResult(False, 0, "callback_address_refused")
+                return DeliveryResult(False, error="callback_address_refused", retryable=False)
         payload = {"type": "information.given", "request_id": d.request_id, "kommun": d.kommun, "text": d.text}
-        return await self.poster.post(d.target.callback_url, f"info_{d.request_id}", payload, via="app_callback")
+        return await self.poster.post(d.target.callback_url, f"info_{d.request_id}", payload, via="app_callback",
+                                      attempt=d.attempt)
 
 
 class TelephonyDeliverer:
@@ -130,8 +130,9 @@ class TelephonyDeliverer:
 
     async def deliver(self, d: Delivery) -> DeliveryResult:
         if not self.reply_url:
-            log.warning("delivery_attempt", via="telephony", attempt=0, result="no_telephony_reply_url")
-            return DeliveryResult(False, 0, "no_telephony_reply_url")
+            log.warning("delivery_attempt", via="telephony", attempt=d.attempt, result="no_telephony_reply_url")
+            return DeliveryResult(False, error="no_telephony_reply_url")
         payload = {"type": "information.given", "call_ref": d.target.call_ref, "request_id": d.request_id,
                    "text": d.text}
-        return await self.poster.post(self.reply_url, f"info_{d.request_id}", payload, via="telephony")
+        return await self.poster.post(self.reply_url, f"info_{d.request_id}", payload, via="telephony",
+                                      attempt=d.attempt)

@@ -1,10 +1,11 @@
-"""Per-request delivery ledger in Redis: a lease while sending, and the outcome once sent.
+"""Per-request delivery ledger in Redis: a lease while sending, the attempts made, and the outcome once sent.
 
 A consumer can die between sending the information and acknowledging the entry. The outcome
 is written right after the delivery, before any event is published, so a redelivered entry
-finishes publishing without sending again. The lease keeps the claimer from sending while the
-first consumer is still retrying; it is short and refreshed while sending, so the lease of a
-consumer that died frees itself within ``lease_s``. The only window left is between the
+finishes publishing without sending again. The lease keeps a second process from sending while
+the first one is in an attempt; it is short and refreshed while sending, so the lease of a
+consumer that died frees itself within ``lease_s``. The attempt counter lets each retry, taken
+up later by any process, know its number. The only window left is between the
 receiver's 2xx and the SET (milliseconds); the Standard Webhooks ``webhook-id`` lets the
 receiver drop that duplicate.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 
 SENT_KEY = "iub:notify:sent:{request_id}"
 LEASE_KEY = "iub:notify:lease:{request_id}"
+ATTEMPTS_KEY = "iub:notify:attempts:{request_id}"
 
 # delete the lease only if it is still ours
 _RELEASE = """
@@ -67,6 +68,19 @@ class DeliveryLedger:
         """Write the outcome right after the delivery (before publishing anything)."""
         await self.redis.set(SENT_KEY.format(request_id=request_id), json.dumps(asdict(record)), ex=self.ttl_s)
 
+    async def next_attempt(self, request_id: str) -> int:
+        """Count one more delivery attempt; returns its number (1 for the first)."""
+        key = ATTEMPTS_KEY.format(request_id=request_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, self.ttl_s)
+            n, _ = await pipe.execute()
+        return int(n)
+
+    async def attempts(self, request_id: str) -> int:
+        """Delivery attempts made so far."""
+        return int(await self.redis.get(ATTEMPTS_KEY.format(request_id=request_id)) or 0)
+
     async def lease(self, request_id: str) -> str | None:
         """Take the sending lease; returns its token, or None when another consumer holds it."""
         token = uuid.uuid4().hex
@@ -76,13 +90,6 @@ class DeliveryLedger:
     async def release(self, request_id: str, token: str) -> None:
         """Give the lease back (only if it is still ours)."""
         await self._release(keys=[LEASE_KEY.format(request_id=request_id)], args=[token])
-
-    async def wait_for_lease(self, request_id: str, poll_s: float = 0.05) -> str | None:
-        """Take the lease, waiting up to ``lease_s`` for a holder to finish or its lease to expire."""
-        deadline = time.monotonic() + self.lease_s
-        while (token := await self.lease(request_id)) is None and time.monotonic() < deadline:
-            await asyncio.sleep(poll_s)
-        return token
 
     @contextlib.asynccontextmanager
     async def holding(self, request_id: str, token: str) -> AsyncIterator[None]:

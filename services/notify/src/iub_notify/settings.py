@@ -18,14 +18,11 @@ class NotifySettings(RuntimeSettings):
         default=None, description="Signs app callbacks and telephony replies (secret; required outside IUB_DEV_MODE)"
     )
     telephony_reply_url: str | None = Field(default=None, description="Kundcenter platform URL for replies")
-    delivery_retries: int = Field(default=4, ge=0)
-    delivery_base_delay_s: float = Field(default=0.5, ge=0)
-    delivery_max_delay_s: float = Field(default=30.0, ge=0)
-    delivery_timeout_s: float = Field(default=10.0, gt=0, description="Per attempt")
+    delivery_retries: int = Field(default=4, ge=0, description="Attempts after the first, each on its own schedule")
+    delivery_base_delay_s: float = Field(default=0.5, gt=0, description="First back-off of a failed delivery")
+    delivery_max_delay_s: float = Field(default=30.0, gt=0, description="Longest back-off of a failed delivery")
+    delivery_timeout_s: float = Field(default=5.0, gt=0, description="Per attempt (a hard bound)")
+    delivery_concurrency: int = Field(default=64, ge=1, description="Deliveries in flight at once per process")
     delivery_lease_s: int = Field(
         default=10, ge=1, description="Sending lease, refreshed while sending; frees itself this soon after a crash"
     )
-    # a delivery with its retries can take about a minute (5 attempts × timeout + backoff): the
-    # claimer must not take an entry that is still being delivered, or it would dead-letter a
-    # delivery in progress. A crashed notify is therefore recovered after this long.
-    claim_idle_ms: int = Field(default=90_000, ge=100, description="Idle time before the claimer takes an entry")

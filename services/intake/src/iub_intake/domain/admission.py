@@ -7,12 +7,12 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from iub_contracts.api import FactsIn, RequestIn
+from iub_contracts.api import DeliveryIn, FactsIn, RequestIn
 from iub_contracts.calendar import request_day
 from iub_contracts.catalog import DocumentationLevel, InsatsVersion, KommunCatalog
 from iub_contracts.catalog_loader import Catalog
 from iub_contracts.facts import ApplicantFacts
-from iub_contracts.messages import Channel, RequestReceived
+from iub_contracts.messages import Channel, DeliveryTarget, RequestReceived
 from iub_contracts.questions import allowed_fact_keys, unknown_fact_keys
 from iub_eligibility.domain.age import age_on, birth_date_from_personnummer
 from iub_intake.domain.minimise import minimise_facts
@@ -43,10 +43,11 @@ def right_to_apply(kommun: KommunCatalog | None) -> str:
 
 @dataclass(frozen=True)
 class Admitted:
-    """A request ready for the stream, and whether a personnummer was dropped."""
+    """A request ready for the stream, whether a personnummer was dropped, and the target kept at intake."""
 
     request: RequestReceived
     personnummer_dropped: bool
+    delivery_target: DeliveryIn | None = None
 
 
 def to_facts(facts: FactsIn, personnummer12: str | None) -> ApplicantFacts:
@@ -136,6 +137,7 @@ def admit(
     request_id: uuid.UUID,
     now: dt.datetime,
     callback_prefixes: list[str] | None = None,
+    delivery_handle: str | None = None,
 ) -> Admitted | Refusal:
     """Check kommun and insats exist, require identity for 14:3 insatser, minimise for 14:4/14:5."""
     on = request_day(now)
@@ -156,6 +158,10 @@ def admit(
         return Refusal(422, "Insatsen dokumenteras på individnivå och kräver personnummer", "facts.personnummer")
     villkor = [*version.villkor, *(kommun_catalog.kommun_villkor if version.kommun_villkor_apply else [])]
     facts, dropped = minimise_facts(facts, level, on, villkor)
+    # the target (URL, call reference) stays at intake: the stream carries only its kind and a handle
+    keep = req.delivery.kind != "poll"
+    if keep and not delivery_handle:
+        raise ValueError("a callback or telephony delivery needs a delivery handle")
     return Admitted(
         request=RequestReceived(
             correlation_id=request_id,
@@ -166,8 +172,9 @@ def admit(
             channel=req.channel,
             language=req.language,
             facts=facts,
-            delivery=req.delivery,
+            delivery=DeliveryTarget(kind=req.delivery.kind, handle=delivery_handle if keep else None),
             received_at=now,
         ),
         personnummer_dropped=dropped,
+        delivery_target=req.delivery if keep else None,
     )

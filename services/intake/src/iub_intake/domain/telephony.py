@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from iub_contracts.api import AgentFormSubmitted, RequestIn
-from iub_contracts.messages import Channel, DeliveryTarget
+from iub_contracts.api import AgentFormSubmitted, DeliveryIn, RequestIn
+from iub_contracts.messages import Channel
 
 
 def form_to_request(event: AgentFormSubmitted) -> RequestIn:
@@ -15,5 +15,5 @@ def form_to_request(event: AgentFormSubmitted) -> RequestIn:
         channel=Channel.TELEPHONY,
         language=form.language,
         facts=form.facts,
-        delivery=DeliveryTarget(kind="telephony", call_ref=event.call_ref),
+        delivery=DeliveryIn(kind="telephony", call_ref=event.call_ref),
     )

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
-from iub_contracts.messages import AuditRecorded, DeadLetter, InformationGiven, InformationStatus
-from iub_contracts.streams import GROUP_NOTIFY, RECORDED
+from iub_contracts.catalog import DocumentationLevel
+from iub_contracts.messages import DeadLetter, DecisionMade, InformationGiven, InformationStatus
+from iub_contracts.streams import DECISIONS, GROUP_NOTIFY
 from iub_notify.domain.information import InformationText
 
 
 def information_given(
-    msg: AuditRecorded, info: InformationText, delivered: bool, attempts: int, now: dt.datetime
+    msg: DecisionMade, level: DocumentationLevel | None, info: InformationText, delivered: bool, attempts: int,
+    now: dt.datetime,
 ) -> InformationGiven:
     """The 'information given' event for audit and intake; carries no personal data."""
     return InformationGiven(
@@ -20,7 +23,7 @@ def information_given(
         kommun=msg.kommun,
         insats_id=msg.insats_id,
         channel=msg.channel,
-        level=msg.level,
+        level=level,
         language=info.language,
         language_requested=info.language_requested,
         language_fallback=info.fallback,
@@ -34,14 +37,15 @@ def information_given(
     )
 
 
-def delivery_dead_letter(msg: AuditRecorded, attempts: int, error: str | None, now: dt.datetime) -> DeadLetter:
-    """The dead letter that shows operators a delivery that failed after its retries."""
+def delivery_dead_letter(msg: DecisionMade, attempts: int, error: str | None, now: dt.datetime) -> DeadLetter:
+    """The dead letter that shows operators a delivery that failed after its retries (no target, no facts)."""
     return DeadLetter(
-        stream=RECORDED,
+        stream=DECISIONS,
         group=GROUP_NOTIFY,
         entry_id=f"request:{msg.request_id}",
         deliveries=attempts,
         error_type=f"DeliveryFailed:{error or 'unknown'}",
         dead_lettered_at=now,
-        payload=msg.model_dump_json(),
+        payload=json.dumps({"request_id": str(msg.request_id), "kommun": msg.kommun, "insats_id": msg.insats_id,
+                            "channel": msg.channel.value, "delivered_via": msg.delivery.kind, "error": error}),
     )

@@ -18,7 +18,7 @@ from iub_contracts.calendar import request_day
 from iub_contracts.catalog import Contact, InsatsVersion, KommunCatalog
 from iub_contracts.catalog_loader import Catalog
 from iub_contracts.decision import ConsentState, Decision, VillkorStatus
-from iub_contracts.messages import AuditRecorded
+from iub_contracts.messages import DecisionMade
 
 DEFAULT_LANGUAGE = "sv"
 MAX_SUGGESTED_ALTERNATIVES = 5
@@ -148,7 +148,7 @@ def _decision_facts(decision: Decision) -> dict:
 
 
 def information_context(
-    msg: AuditRecorded, catalog: Catalog, waits: Mapping[str, int] | None = None
+    msg: DecisionMade, catalog: Catalog, waits: Mapping[str, int] | None = None
 ) -> InformationContext:
     """The facts of the information for one documented decision (or decision error)."""
     kommun = catalog.kommun(msg.kommun)
