@@ -7,6 +7,7 @@ SoL, DOMAIN.md). A "no" is always "not without needs assessment — you can appl
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from iub_contracts.catalog import InsatsVersion, KommunCatalog, Reading
 from iub_contracts.catalog_loader import Catalog
@@ -22,7 +23,7 @@ from iub_contracts.decision import (
     VillkorResult,
     VillkorStatus,
 )
-from iub_contracts.facts import ApplicantFacts
+from iub_contracts.facts import ApplicantFacts, RecordedEnd
 from iub_eligibility.domain.age import resolve_age
 from iub_eligibility.domain.consent import evaluate_consent
 from iub_eligibility.domain.villkor import evaluate_villkor_until
@@ -127,6 +128,7 @@ def decide_version(
     insats_id: str,
     facts: ApplicantFacts,
     on: dt.date,
+    history: Sequence[RecordedEnd] = (),
 ) -> Decision:
     """The decision for an insats version already picked (the body of ``decide``)."""
     results: list[VillkorResult] = []
@@ -139,7 +141,7 @@ def decide_version(
     )
     scoped += [("insats", v) for v in version.villkor]
     for scope, v in scoped:
-        result, until = evaluate_villkor_until(v, facts, on, scope)  # type: ignore[arg-type]
+        result, until = evaluate_villkor_until(v, facts, on, scope, history)  # type: ignore[arg-type]
         results.append(result)
         if until is not None and result.status is VillkorStatus.MET:
             limits.append(until)
@@ -181,9 +183,13 @@ def decide_version(
 
 
 def decide(
-    catalog: Catalog, kommun: str, insats_id: str, facts: ApplicantFacts, on: dt.date
+    catalog: Catalog, kommun: str, insats_id: str, facts: ApplicantFacts, on: dt.date,
+    history: Sequence[RecordedEnd] = (),
 ) -> Decision | DecisionError:
-    """Decide whether a person can get an insats without needs assessment on a date."""
+    """Decide whether a person can get an insats without needs assessment on a date.
+
+    ``history``: the person's own 14 kap 3 § end records in the kommun (has_had_insats villkor).
+    """
     kommun_catalog = catalog.kommun(kommun)
     if kommun_catalog is None:
         return _error(
@@ -214,4 +220,4 @@ def decide(
             f"den {on.isoformat()}.",
             catalog,
         )
-    return decide_version(catalog, kommun_catalog, version, insats_id, facts, on)
+    return decide_version(catalog, kommun_catalog, version, insats_id, facts, on, history)
