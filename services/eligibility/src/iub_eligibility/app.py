@@ -16,8 +16,8 @@ from iub_contracts import streams
 from iub_contracts.calendar import request_day
 from iub_contracts.catalog import HasHadInsatsVillkor, leaf_villkor
 from iub_contracts.catalog_loader import default_catalog_dir, load_catalog
-from iub_contracts.messages import DecisionMade, RequestReceived
-from iub_eligibility.domain.request import evaluate_request
+from iub_contracts.messages import DecisionMade, ProviderFactsRecorded, RequestReceived
+from iub_eligibility.domain.request import evaluate_request, evaluate_revision
 from iub_eligibility.settings import EligibilitySettings
 from iub_runtime import history, metrics
 from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
@@ -63,6 +63,19 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
     register_consumer(broker, rt, stream=streams.REQUESTS, group=streams.GROUP_ELIGIBILITY,
                       model=RequestReceived, handle_batch=on_requests_received,
                       description="Decide each request against the catalogue in force")
+    async def on_provider_facts(msgs: list[ProviderFactsRecorded]) -> list[dict]:
+        """Decide each case again after a provider's villkor and consent facts: a revision, published once."""
+        ends = await asyncio.gather(*(_history(m) for m in msgs))
+        made = [evaluate_revision(state["catalog"], m, rt.clock(), e or ()) for m, e in zip(msgs, ends, strict=True)]
+        await rt.writer.publish_many([(streams.REVISIONS, d, f"eligibility:{d.case_id}:r{d.revision}") for d in made])
+        return [{"outcome_detail": d.decision.outcome.value if d.decision else f"error:{d.error.code.value}",
+                 "revision": d.revision} for d in made]
+
+    register_consumer(broker, rt, stream=streams.PROVIDER_FACTS, group=streams.GROUP_ELIGIBILITY,
+                      model=ProviderFactsRecorded, handle_batch=on_provider_facts,
+                      description="Decide a case again after a provider's villkor and consent facts")
+    broker.publisher(streams.REVISIONS, title=streams.REVISIONS, schema=DecisionMade,
+                     description="A revision of a decision after a provider's facts (the earlier one is kept)")
     broker.publisher(streams.DECISIONS, title=streams.DECISIONS, schema=DecisionMade,
                      description="The decision (or decision error) for each request")
 
@@ -83,6 +96,7 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
             state["health"].close()
         await rt.close()
 
+    app.iub_handlers = {"requests": on_requests_received, "provider_facts": on_provider_facts}
     app.iub_runtime = rt  # for handler tests (TestRedisBroker) and operators' tooling
     app.iub_state = state
     return app
