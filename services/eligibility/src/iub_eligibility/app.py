@@ -38,9 +38,10 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
     state: dict = {}
     secret = history.secret_of(settings.history_key, settings.development())
 
-    async def _history(m: RequestReceived):
+    async def _history(m: RequestReceived | ProviderFactsRecorded):
         """The person's end records, only when a history villkor needs them (never blocks: None on error)."""
-        version = state["catalog"].version_in_force(m.kommun, m.insats_id, request_day(m.received_at))
+        day = m.request_day if isinstance(m, ProviderFactsRecorded) else request_day(m.received_at)
+        version = state["catalog"].version_in_force(m.kommun, m.insats_id, day)
         kommun = state["catalog"].kommun(m.kommun)
         if version is None or kommun is None or not any(
                 isinstance(v, HasHadInsatsVillkor)
