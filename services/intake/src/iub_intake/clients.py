@@ -49,7 +49,9 @@ def load_registry(settings: IntakeSettings) -> ClientRegistry | None:
 
 def dev_client(settings: IntakeSettings) -> ClientConfig:
     """The one client of development mode: every operation on every kommun."""
-    ops = [op for op in Operation if op is not Operation.TELEPHONY or settings.dev_webhook_secret]
+    # provider operations need one kommun and its units: never part of the every-kommun dev client
+    ops = [op for op in Operation if (op is not Operation.TELEPHONY or settings.dev_webhook_secret)
+           and op not in (Operation.PROVIDER_READ, Operation.PROVIDER_WRITE)]
     return ClientConfig(
         id=DEV_CLIENT_ID,
         name="Utveckling (IUB_AUTH_DISABLED)",
