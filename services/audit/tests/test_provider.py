@@ -250,3 +250,38 @@ async def test_set_case_status_is_what_carrying_out_uses_and_the_end_drops_the_k
     row = cases.get_case(svc.store.engine, case_id)
     assert row.status == "ended" and row.facts is None
     assert not cases.set_case_status(svc.store.engine, str(uuid.uuid4()), "ended")
+
+
+# ----------------------------------------------------------------------------- pure rules
+
+def test_the_age_is_kept_only_as_finely_as_the_insatss_limits_need():
+    from iub_audit.domain.cases import generalised_age
+    from iub_contracts.catalog import AgeVillkor
+    limits = [AgeVillkor(id="a", text="13–20 år", min_years=13, max_years=20, confirm_by=["ID-handling"],
+                         source={"file": "x", "section": "y"})]
+    # consent ages 15 and 18 and the villkor's 13 and 21 are the only cut points
+    assert [generalised_age(a, limits) for a in (None, 5, 12, 13, 14, 15, 17, 18, 20, 21, 64)] == [
+        None, 0, 0, 13, 13, 15, 15, 18, 18, 21, 21]
+
+
+def test_consents_are_set_on_the_nth_guardian_and_missing_guardians_are_added():
+    from iub_audit.domain.cases import apply_consents
+    from iub_contracts.provider import ProviderFactsIn
+    body = ProviderFactsIn.model_validate(consent_body())
+    one = ApplicantFacts(guardians=[Guardian(label="vårdnadshavare 1", consent=False)])
+    out = apply_consents(one, body)
+    assert [(g.label, g.consent, g.recorded_by) for g in out.guardians] == [
+        ("vårdnadshavare 1", True, "sak-anna"), ("vårdnadshavare 2", True, "sak-anna")]
+    assert apply_consents(ApplicantFacts(), body).guardians[1].label == "vårdnadshavare 2"
+
+
+@pytest.mark.parametrize("bad", [dict(units=[]), dict(kommuner=["sala", "mellerud"]), dict(kommuner=["*"]),
+                                 dict(operations=[Operation.INSYN])],
+                         ids=["no unit", "two kommuner", "every kommun", "units without provider operations"])
+def test_a_provider_credential_is_one_kommun_and_its_units(bad):
+    from pydantic import ValidationError
+    good = dict(id="p", name="p", key_sha256=["0" * 64], kommuner=["sala"], units=[MEDLING_UNIT],
+                operations=[Operation.PROVIDER_READ])
+    ClientConfig(**good)
+    with pytest.raises(ValidationError):
+        ClientConfig(**(good | bad))
