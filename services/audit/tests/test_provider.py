@@ -285,3 +285,15 @@ def test_a_provider_credential_is_one_kommun_and_its_units(bad):
     ClientConfig(**good)
     with pytest.raises(ValidationError):
         ClientConfig(**(good | bad))
+
+
+async def test_gallring_removes_cases_past_their_levels_retention_with_their_revisions_and_events(svc, api):
+    case_id, _ = await medling_case(svc)
+    assert api.post(f"/v1/provider/requests/{case_id}/facts", json=consent_body(),
+                    headers=auth("sala-medling")).status_code == 202
+    keep = NOW.date()
+    assert cases.purge_cases(svc.store.engine, {"anonymised": keep}) == 0
+    assert cases.purge_cases(svc.store.engine, {"individual": keep + dt.timedelta(days=1)}) == 0
+    assert cases.purge_cases(svc.store.engine, {"anonymised": keep + dt.timedelta(days=1)}) == 1
+    assert cases.get_case(svc.store.engine, case_id) is None and cases.revisions_of(svc.store.engine, case_id) == []
+    assert n_events(svc) == 0
