@@ -297,3 +297,22 @@ async def test_gallring_removes_cases_past_their_levels_retention_with_their_rev
     assert cases.purge_cases(svc.store.engine, {"anonymised": keep + dt.timedelta(days=1)}) == 1
     assert cases.get_case(svc.store.engine, case_id) is None and cases.revisions_of(svc.store.engine, case_id) == []
     assert n_events(svc) == 0
+
+
+async def test_the_childs_own_consent_where_the_catalogue_asks_for_it_decides_again(svc, api):
+    """Sala's drogscreening: "Barnets samtycke är en förutsättning" — the provider records it; a refusal is a no."""
+    msg = decision("sala", "drogscreening-barn-och-unga", facts=ApplicantFacts(
+        stated_age=16, legal_gender="kvinna", folkbokford_i_kommunen=True,
+        guardians=[Guardian(label="vårdnadshavare 1", consent=True)]))
+    await publish(svc, (streams.DECISIONS, msg))
+    case_id = str(KEYS.record_id(msg.request_id, "decision"))
+    for given, outcome in ((True, "eligible"), (False, "not_eligible_without_needs_assessment")):
+        r = api.post(f"/v1/provider/requests/{case_id}/facts",
+                     json={"event_id": str(uuid.uuid4()), "staff_id": "sak-bo", "child_consent": given},
+                     headers=auth("sala-medling"))
+        assert r.status_code == 202, r.text
+        revised = evaluate_revision(CATALOG, svc.rt.writer.on(streams.PROVIDER_FACTS)[-1], NOW)
+        assert revised.decision.outcome.value == outcome
+    view = api.get(f"/v1/provider/requests/{case_id}", headers=auth("sala-medling")).json()
+    item = next(c for c in view["checklist"] if c["villkor_id"] == "barnets-samtycke")
+    assert item["recorded"] == "refuted" and view["consent"]["child_consent"] is False
