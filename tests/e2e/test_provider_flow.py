@@ -48,7 +48,7 @@ def luhn_pnr(born: dt.date, serial: str = "238") -> str:
 
 @pytest.fixture(scope="module")
 def system():
-    key, other_key, mellerud_key = new_key(), new_key(), new_key()
+    key, other_key, mellerud_key, ops_key = new_key(), new_key(), new_key(), new_key()
     clients = {"clients": [
         ClientConfig(id="sala-sak", name="Sala SAK", key_sha256=[hash_key(key)], kommuner=["sala"], units=[UNIT],
                      operations=[Operation.PROVIDER_READ, Operation.PROVIDER_WRITE]).model_dump(mode="json"),
@@ -57,6 +57,8 @@ def system():
         ClientConfig(id="mellerud", name="Mellerud", key_sha256=[hash_key(mellerud_key)], kommuner=["mellerud"],
                      units=["Socialtjänsten i Melleruds kommun"],
                      operations=[Operation.PROVIDER_READ, Operation.PROVIDER_WRITE]).model_dump(mode="json"),
+        ClientConfig(id="ops", name="Drift", key_sha256=[hash_key(ops_key)], kommuner=["*"],
+                     operations=[Operation.OPS_READ]).model_dump(mode="json"),
     ]}
     tmp = Path(tempfile.mkdtemp(prefix="iub-e2e-provider-"))
     server = RedisServer(data_dir=tmp / "redis").start()
@@ -69,7 +71,7 @@ def system():
         wait_until(lambda: httpx.get(f"http://127.0.0.1:{audit_port}/health", timeout=1).status_code == 200, 60,
                    what="audit")
         yield {"intake": f"http://127.0.0.1:{port}", "audit": f"http://127.0.0.1:{audit_port}", "key": key,
-               "other": other_key, "mellerud": mellerud_key, "redis": server.url, "tmp": tmp}
+               "other": other_key, "mellerud": mellerud_key, "ops": ops_key, "redis": server.url, "tmp": tmp}
     finally:
         sys_.stop()
         server.stop()
@@ -145,6 +147,9 @@ def test_a_provider_confirms_consent_and_the_revision_makes_medling_eligible(sys
     assert logs and pnr not in logs and pnr[2:] not in logs
     for s in (streams.PROVIDER_FACTS, streams.REVISIONS):
         assert all(pnr not in f[b"__data__"].decode() for _, f in client.xrange(s))
+    metrics = httpx.get(f"{system['audit']}/metrics", headers={"Authorization": f"Bearer {system['ops']}"}, timeout=5)
+    assert metrics.status_code == 200 and 'step="revision"' in metrics.text
+    assert pnr not in metrics.text and case_id not in metrics.text
     print(f"\nprovider flow (14 kap 5 §, Sala Medling, 14 år): facts → revision eligible in {revision_s:.2f} s, "
           f"informed again and documented in {informed_s:.2f} s; provider events 1 (retry documented once); "
           f"records decision/decision:r1/information/information:r1 = 1/1/1/1; log lines searched "
