@@ -25,8 +25,10 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from iub_contracts.streams import ALL_STREAMS
+from iub_contracts.streams import ALL_STREAMS, all_named, base_of
+from iub_runtime.consumer import served_shards
 from iub_runtime.pii import redact_all
+from iub_runtime.settings import RuntimeSettings
 from iub_runtime.stream_stats import (
     DATA_FIELD,
     INFORMATION_WINDOW_S,
@@ -40,6 +42,7 @@ from iub_runtime.stream_stats import (
     read_dead_letters,
     read_snapshot,
 )
+from iub_runtime.topology import connect_redis
 
 EXIT_THRESHOLD = 1
 EXIT_UNREACHABLE = 3
@@ -102,7 +105,7 @@ def replay_refusal(entry: DeadLetterEntry, force: bool = False) -> str | None:
         return "not a dead letter (its __data__ does not parse)"
     if dlq_name(entry.letter.stream) != entry.dlq_stream:
         return f"it names stream {entry.letter.stream!r}, not the one of {entry.dlq_stream!r}"
-    if entry.letter.stream not in ALL_STREAMS:
+    if base_of(entry.letter.stream) not in ALL_STREAMS:
         return f"{entry.letter.stream!r} is not a contract stream"
     masked = not STREAM_ID.match(entry.letter.entry_id) or any(t in entry.letter.payload for t in MASK_TOKENS)
     if masked and not force:
@@ -210,7 +213,15 @@ def _console() -> Console:
     return console if console.is_terminal else Console(width=200)
 
 
+def all_streams() -> list[str]:
+    """Every contract stream over the kommuner served (IUB_STREAM_SHARDS, IUB_KOMMUNER, the catalogue)."""
+    return all_named(ALL_STREAMS, served_shards(RuntimeSettings()))
+
+
 def _client(url: str | None) -> Redis:
+    settings = RuntimeSettings()
+    if settings.redis_mode != "single":  # Sentinel or Cluster (IUB_REDIS_MODE): the runtime builds the client
+        return connect_redis(settings, max_connections=8, socket_connect_timeout=5, socket_timeout=10)
     return Redis.from_url(url or default_redis_url(), socket_connect_timeout=5, socket_timeout=10)
 
 
@@ -250,7 +261,7 @@ async def replay_dead_letter(redis: Redis, entry: DeadLetterEntry, attempts: int
 
 
 async def _one(redis: Redis, dlq_id: str, streams: list[str] | None) -> DeadLetterEntry:
-    found = await find_dead_letter(redis, dlq_id, streams or ALL_STREAMS)
+    found = await find_dead_letter(redis, dlq_id, streams or all_streams())
     if not found:
         typer.echo(f"no dead letter {dlq_id}", err=True)
         raise typer.Exit(1)
@@ -289,7 +300,7 @@ def status(
     limits = Thresholds(max_pending=max_pending, max_lag=max_lag, max_oldest_pending_s=max_oldest_pending_s,
                         max_dead_letters=max_dead_letters, max_information_failed=max_information_failed)
     snapshot = asyncio.run(_with_redis(redis_url, lambda r: read_snapshot(
-        r, streams or ALL_STREAMS, information_window_s=information_window_s)))
+        r, streams or all_streams(), information_window_s=information_window_s)))
     violations = evaluate(snapshot, limits)
     if as_json:
         typer.echo(json.dumps(status_json(snapshot, violations), ensure_ascii=False, indent=2))
@@ -321,7 +332,7 @@ def watch(
         with Live(Text("reading streams…"), console=_console(), auto_refresh=False) as live:
             while iterations is None or done < iterations:
                 started = time.monotonic()
-                snapshot = await read_snapshot(redis, streams or ALL_STREAMS,
+                snapshot = await read_snapshot(redis, streams or all_streams(),
                                                information_window_s=information_window_s)
                 live.update(status_view(snapshot, evaluate(snapshot, limits)), refresh=True)
                 done += 1
@@ -340,7 +351,7 @@ def dlq_list(
     redis_url: str | None = REDIS_URL,
 ) -> None:
     """The newest dead letters (without payloads)."""
-    entries = asyncio.run(_with_redis(redis_url, lambda r: read_dead_letters(r, streams or ALL_STREAMS, count)))
+    entries = asyncio.run(_with_redis(redis_url, lambda r: read_dead_letters(r, streams or all_streams(), count)))
     if as_json:
         rows = [{k: v for k, v in masked_entry(e).items() if k not in ("payload", "unparsed")} for e in entries]
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))

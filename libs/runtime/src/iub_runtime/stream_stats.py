@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from iub_contracts.messages import DeadLetter
-from iub_contracts.streams import ALL_STREAMS, CONSUMERS, INFORMATION, dead_letter_stream
+from iub_contracts.streams import ALL_STREAMS, CONSUMERS, INFORMATION, base_of, dead_letter_stream
 from iub_runtime.retry import retry_key
 
 DATA_FIELD = "__data__"
@@ -165,7 +165,7 @@ async def _group_stats(
     read = _get(g, "entries-read")
     stats = GroupStats(
         name=name,
-        expected=name in CONSUMERS.get(stream, ()),
+        expected=name in CONSUMERS.get(base_of(stream), ()),
         pending=pending,
         lag=undelivered + pending,
         lag_exact=exact,
@@ -193,7 +193,7 @@ async def _group_stats(
 async def read_stream(redis: Redis, stream: str, now_ms: int, lag_count_cap: int = LAG_COUNT_CAP) -> StreamStats:
     """Length, groups and dead letters of one stream (a missing stream has length 0, no groups)."""
     dlq = dead_letter_stream(stream)
-    expected = list(CONSUMERS.get(stream, ()))
+    expected = list(CONSUMERS.get(base_of(stream), ()))
     info = StreamStats(name=stream, exists=False, length=0, dead_letter_stream=dlq,
                        dead_letters=int(await redis.xlen(dlq)), missing_groups=expected)
     try:

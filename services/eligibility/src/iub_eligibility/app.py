@@ -6,7 +6,6 @@ from pathlib import Path
 
 import structlog
 from faststream import FastStream
-from faststream.redis import RedisBroker
 from faststream.redis.prometheus import RedisPrometheusMiddleware
 from faststream.specification import AsyncAPI
 from prometheus_client import REGISTRY
@@ -20,6 +19,7 @@ from iub_runtime import metrics
 from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
 from iub_runtime.health import serve_health
 from iub_runtime.logging import configure_logging
+from iub_runtime.topology import make_broker
 
 log = structlog.get_logger("iub.eligibility")
 
@@ -29,7 +29,7 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
     settings = settings or EligibilitySettings()
     configure_logging("eligibility", json=settings.log_json, level=settings.log_level)
     rt = Runtime(settings=settings, service="eligibility")
-    broker = RedisBroker(settings.redis_url, logger=None, middlewares=[
+    broker = make_broker(settings, logger=None, middlewares=[
         make_canonical_log_middleware(rt), RedisPrometheusMiddleware(registry=REGISTRY, app_name="eligibility")])
     catalog_dir = Path(settings.catalog_dir) if settings.catalog_dir else default_catalog_dir()
     state: dict = {}
@@ -37,7 +37,8 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
     async def on_requests_received(msgs: list[RequestReceived]) -> list[dict]:
         """Decide each request and publish the decisions once each, pipelined."""
         made = [evaluate_request(state["catalog"], m, rt.clock()) for m in msgs]
-        await rt.writer.publish_many([(streams.DECISIONS, d, f"eligibility:{d.request_id}") for d in made])
+        await rt.writer.publish_many([(rt.stream(streams.DECISIONS, d.kommun), d, f"eligibility:{d.request_id}")
+                                      for d in made])
         fields = []
         for d in made:
             outcome = d.decision.outcome.value if d.decision else f"error:{d.error.code.value}"
@@ -48,7 +49,7 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
     register_consumer(broker, rt, stream=streams.REQUESTS, group=streams.GROUP_ELIGIBILITY,
                       model=RequestReceived, handle_batch=on_requests_received,
                       description="Decide each request against the catalogue in force")
-    broker.publisher(streams.DECISIONS, title=streams.DECISIONS, schema=DecisionMade,
+    broker.publisher(rt.all_streams((streams.DECISIONS,))[0], title=streams.DECISIONS, schema=DecisionMade,
                      description="The decision (or decision error) for each request")
 
     app = FastStream(broker, logger=None, specification=AsyncAPI(title="iub eligibility", version="1"))

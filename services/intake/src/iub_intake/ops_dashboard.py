@@ -177,16 +177,18 @@ def render_page(refresh_s: float) -> str:
     return PAGE.format(style=STYLE, script=SCRIPT, refresh_ms=int(refresh_s * 1000))
 
 
-async def read_status(redis: Redis, thresholds: Thresholds, dead_letters: int = 10) -> dict[str, Any]:
+async def read_status(redis: Redis, thresholds: Thresholds, dead_letters: int = 10,
+                      streams: list[str] | None = None) -> dict[str, Any]:
     """Streams, crossed limits and the last dead letters (metadata only, no payloads)."""
-    snapshot = await read_snapshot(redis, ALL_STREAMS)
+    streams = streams or list(ALL_STREAMS)
+    snapshot = await read_snapshot(redis, streams)
     violations = evaluate(snapshot, thresholds)
     letters = [
         {"dlq_stream": e.dlq_stream, "dlq_id": e.dlq_id,
          **(e.letter.model_dump(mode="json", exclude={"payload"}) if e.letter else
             {"stream": e.dlq_stream, "group": "?", "entry_id": "?", "deliveries": 0,
              "error_type": "(not a dead letter)", "dead_lettered_at": None})}
-        for e in await read_dead_letters(redis, ALL_STREAMS, dead_letters)
+        for e in await read_dead_letters(redis, streams, dead_letters)
     ]
     return {
         "ok": not violations,
@@ -204,6 +206,7 @@ def build_ops_router(
     *,
     thresholds: Thresholds | None = None,
     refresh_s: float = 5.0,
+    streams: Callable[[], list[str]] | None = None,
 ) -> APIRouter:
     """GET /ops and GET /ops/status.json; ``get_redis`` and ``authorize`` are FastAPI dependencies."""
     router = APIRouter(prefix="/ops", tags=["ops"], dependencies=[Depends(authorize)])
@@ -220,6 +223,7 @@ def build_ops_router(
     @router.get("/status.json")
     async def ops_status(redis: Redis = Depends(get_redis)) -> JSONResponse:
         """Streams, consumer groups, crossed limits and the last dead letters."""
-        return JSONResponse(await read_status(redis, limits), headers=NO_STORE)
+        return JSONResponse(await read_status(redis, limits, streams=streams() if streams else None),
+                            headers=NO_STORE)
 
     return router
