@@ -27,9 +27,9 @@ from iub_runtime.topology import execute_acked
 
 DATA_FIELD = "__data__"  # FastStream reads a raw JSON body from this field
 
-# KEYS[1] dedupe key (may be ''), KEYS[2] stream; ARGV[1] ttl s, ARGV[2] minid, ARGV[3] data
+# KEYS[1] dedupe key (the stream itself for none: a cluster needs every key in one slot), KEYS[2] stream; ARGV[1] ttl s, ARGV[2] minid, ARGV[3] data
 _PUBLISH_ONCE = """
-if KEYS[1] ~= '' then
+if KEYS[1] ~= KEYS[2] then
   if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
     -- a write even so: a WAIT after it then covers the earlier publish too (replication is in order)
     redis.call('EXPIRE', KEYS[1], ARGV[1])
@@ -234,7 +234,7 @@ class StreamWriter:
         minid = minid_for(self._retention_s)
         async with self._redis.pipeline(transaction=False) as pipe:
             for stream, message, once_key in items:
-                key = self.once_key(stream, once_key) if once_key else ""
+                key = self.once_key(stream, once_key) if once_key else stream
                 pipe.eval(_PUBLISH_ONCE, 2, key, stream, self._ttl, minid, message.model_dump_json())
             results = await execute_acked(self._redis, pipe, [s for s, _, _ in items], self.replicas,
                                           self.ack_timeout_ms)

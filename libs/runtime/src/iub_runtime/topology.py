@@ -85,6 +85,7 @@ async def execute_acked(redis: Any, pipe: Any, routing_keys: Sequence[str], repl
     if replicas <= 0:
         return await pipe.execute()
     if is_cluster(redis):
+        await redis.initialize()  # the slot map (once; a no-op afterwards)
         nodes = {}
         for key in routing_keys:
             node = redis.get_node_from_key(key)

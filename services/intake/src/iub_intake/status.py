@@ -23,13 +23,14 @@ def _key(request_id: str, shard: str | None = None) -> str:
 # and deletes it once the information is given (it never outlives the stream retention)
 DELIVERY_KEY = DELIVERY_TARGET_KEY
 
-# KEYS[1] idempotency key ('' for none), KEYS[2] status row, KEYS[3] stream, KEYS[4] delivery key ('' for none)
+# KEYS[1] idempotency key, KEYS[2] status row, KEYS[3] stream, KEYS[4] delivery key (KEYS[1] and KEYS[4] are the
+# stream itself for none: in a cluster every key of a script must be in one slot)
 # ARGV[1] idempotency value, ARGV[2] its ttl, ARGV[3] row ttl, ARGV[4] minid, ARGV[5] data field, ARGV[6] data,
 # ARGV[7] delivery target, ARGV[8..] row fields.
 # One script: the key check, the 'done' mark, the delivery target, the status row and the XADD happen
 # together or not at all.
 _ACCEPT = """
-if KEYS[1] ~= '' then
+if KEYS[1] ~= KEYS[3] then
   local taken = redis.call('GET', KEYS[1])
   if taken then
     -- a write even so: the WAIT after this script then covers the first call's writes too
@@ -38,7 +39,7 @@ if KEYS[1] ~= '' then
   end
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 end
-if KEYS[4] ~= '' then redis.call('SET', KEYS[4], ARGV[7], 'EX', ARGV[3]) end
+if KEYS[4] ~= KEYS[3] then redis.call('SET', KEYS[4], ARGV[7], 'EX', ARGV[3]) end
 redis.call('HSET', KEYS[2], unpack(ARGV, 8))
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 return {1, redis.call('XADD', KEYS[3], 'MINID', '~', ARGV[4], '*', ARGV[5], ARGV[6])}
@@ -76,7 +77,7 @@ async def accept_request(
     delivery_key = streams.keyed(DELIVERY_KEY.format(handle=req.delivery.handle), shard) if keep_target else ""
     target_json = target.model_dump_json(exclude_none=True) if keep_target else ""
     stream = streams.named(streams.REQUESTS, shard)
-    keys = [key, _key(str(req.request_id), shard), stream, delivery_key]
+    keys = [key or stream, _key(str(req.request_id), shard), stream, delivery_key or stream]
     args = [value, ttl, int(retention_s), minid_for(retention_s), DATA_FIELD, req.model_dump_json(), target_json,
             *[x for kv in row.items() for x in kv]]
     if replicas > 0:
