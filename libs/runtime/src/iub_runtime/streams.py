@@ -27,7 +27,8 @@ from iub_runtime.topology import execute_acked
 
 DATA_FIELD = "__data__"  # FastStream reads a raw JSON body from this field
 
-# KEYS[1] dedupe key (the stream itself for none: a cluster needs every key in one slot), KEYS[2] stream; ARGV[1] ttl s, ARGV[2] minid, ARGV[3] data
+# KEYS[1] dedupe key (the stream itself for none: a cluster needs every key in one slot), KEYS[2] stream;
+# ARGV[1] ttl s, ARGV[2] minid, ARGV[3] data
 _PUBLISH_ONCE = """
 if KEYS[1] ~= KEYS[2] then
   if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
