@@ -123,10 +123,13 @@ class Runtime:
             ack_timeout_ms=self.settings.replicas_ack_timeout_ms,
         )
 
+    def group_pairs(self) -> list[tuple[str, str]]:
+        """(stream, group) of every contract consumer group over the shards served."""
+        return [(names.named(s, shard), g) for shard in self.shards for s, gs in CONSUMERS.items() for g in gs]
+
     async def prepare_streams(self) -> None:
         """Create every consumer group (from id 0), forget dead consumers, start housekeeping."""
-        await ensure_groups(self.redis, [(names.named(s, shard), g) for shard in self.shards
-                                         for s, gs in CONSUMERS.items() for g in gs])
+        await ensure_groups(self.redis, self.group_pairs())
         for stream, group in self.consumed:
             # consumer names are per pid: those of dead processes with nothing pending go away
             await forget_idle_consumers(self.redis, stream, group, idle_ms=3_600_000)

@@ -127,7 +127,7 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
     @api.get("/health", tags=["drift"], responses={503: {"description": "Redis or a consumer group is missing"}})
     async def health() -> JSONResponse:
         """Broker reachable and consumer groups present (no credential needed)."""
-        h = await check_health(rt.redis)
+        h = await check_health(rt.redis, rt.group_pairs())
         return JSONResponse(h, status_code=200 if h["ok"] else 503)
 
     operator = [Depends(require(Operation.OPS_READ, browser=True))]
