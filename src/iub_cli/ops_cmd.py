@@ -186,7 +186,33 @@ def status_view(snapshot: StreamsSnapshot, violations: list[Violation]) -> Group
     """The table, the information line and, below them, the crossed limits."""
     lines = [Text(f"✗ {v}", style="bold red") for v in violations] or [Text("✓ within limits", style="green")]
     info = information_line(snapshot)
-    return Group(status_table(snapshot, violations), *([info] if info else []), *lines)
+    topo = [topology_table(snapshot)] if snapshot.topology is not None else []
+    return Group(status_table(snapshot, violations), *topo, *([info] if info else []), *lines)
+
+
+def topology_table(snapshot: StreamsSnapshot) -> Table:
+    """Each primary (cluster shard) with its replicas and replication offsets."""
+    t = snapshot.topology
+    table = Table(title=f"Redis ({t.mode}): a write needs {t.min_replicas_ack} replica(s) (IUB_MIN_REPLICAS_ACK)")
+    for col in ("primary", "offset", "kommuner", "replica", "state", "replica offset", "behind (bytes)"):
+        table.add_column(col, no_wrap=True)
+    for s in t.shards:
+        short = s.in_sync < t.min_replicas_ack
+        style = "bold red" if short else None
+        rows = s.replicas or [None]
+        for i, r in enumerate(rows):
+            table.add_row(s.primary if i == 0 else "", str(s.offset) if i == 0 else "",
+                          ", ".join(s.kommuner) if i == 0 else "",
+                          r.address if r else "(none)", r.state if r else "", str(r.offset) if r else "",
+                          str(r.behind) if r else "", style=style)
+    return table
+
+
+def replication_setting() -> tuple[str, int, list[str]]:
+    """(mode, replicas a write needs, kommuner) for the topology part of the status."""
+    settings = RuntimeSettings()
+    shards = [s for s in served_shards(settings) if s]
+    return settings.redis_mode, settings.replicas_to_ack(), shards
 
 
 def dead_letter_table(entries: list[DeadLetterEntry]) -> Table:
@@ -300,7 +326,8 @@ def status(
     limits = Thresholds(max_pending=max_pending, max_lag=max_lag, max_oldest_pending_s=max_oldest_pending_s,
                         max_dead_letters=max_dead_letters, max_information_failed=max_information_failed)
     snapshot = asyncio.run(_with_redis(redis_url, lambda r: read_snapshot(
-        r, streams or all_streams(), information_window_s=information_window_s)))
+        r, streams or all_streams(), information_window_s=information_window_s,
+        replication=replication_setting())))
     violations = evaluate(snapshot, limits)
     if as_json:
         typer.echo(json.dumps(status_json(snapshot, violations), ensure_ascii=False, indent=2))
@@ -333,7 +360,8 @@ def watch(
             while iterations is None or done < iterations:
                 started = time.monotonic()
                 snapshot = await read_snapshot(redis, streams or all_streams(),
-                                               information_window_s=information_window_s)
+                                               information_window_s=information_window_s,
+                                               replication=replication_setting())
                 live.update(status_view(snapshot, evaluate(snapshot, limits)), refresh=True)
                 done += 1
                 if iterations is None or done < iterations:

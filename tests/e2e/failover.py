@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import tempfile
 import threading
@@ -102,16 +103,39 @@ class Topology:
                                                if n.proc and n.proc.poll() is None])
         return redis.Redis(port=self.sentinel.current_primary_port())
 
-    def kill_and_recover(self, out: Outcome) -> float:
-        """SIGKILL the primary of the busiest kommun; wait for the promotion; restart the node as a replica."""
+    def replica_of(self, primary):
+        """The replica process of a primary."""
+        if self.sentinel is not None:
+            return self.sentinel.replica if primary is self.sentinel.primary else self.sentinel.primary
+        for n in self.cluster.nodes:
+            if n is not primary and n.proc and n.proc.poll() is None:
+                with n.client() as c:
+                    info = c.info("replication")
+                if info.get("role") == "slave" and int(info.get("master_port", 0)) == primary.port:
+                    return n
+        raise LookupError("no replica")
+
+    def kill_and_recover(self, out: Outcome, lag_s: float = 0.0) -> float:
+        """SIGKILL the primary of the busiest kommun; wait for the promotion; restart the node as a replica.
+
+        With ``lag_s`` the replica is first frozen (SIGSTOP) that long, as a replica lagging behind
+        or a slow replication link would be, and thawed right after the kill.
+        """
         busiest = streams.named(streams.REQUESTS, BUSIEST)
         if self.cluster is not None:
             victim = self.cluster.primary_for(busiest)
         else:
-            victim = self.sentinel.primary
+            victim = self.sentinel.primary if self.sentinel.current_primary_port() == self.sentinel.primary.port \
+                else self.sentinel.replica
             old_port = victim.port
+        replica = self.replica_of(victim) if lag_s > 0 else None
+        if replica is not None:
+            replica.proc.send_signal(signal.SIGSTOP)
+            time.sleep(lag_s)
         at = time.monotonic()
         victim.kill()
+        if replica is not None:
+            replica.proc.send_signal(signal.SIGCONT)
         if self.cluster is not None:
             wait_until(lambda: self.cluster.primary_for(busiest) is not victim and self.cluster.covered(), 60,
                        interval=0.1, what="a replica promoted")
@@ -127,7 +151,7 @@ class Topology:
 
 
 async def _push(base_url: str, n: int, rate: float, out: Outcome, kill_at: int, kill: threading.Event,
-                first_after: list[float]) -> None:
+                first_after: list[tuple[float, float]]) -> None:
     start = time.monotonic()
     deadline = start + 600
     seen_503: set[int] = set()
@@ -139,13 +163,14 @@ async def _push(base_url: str, n: int, rate: float, out: Outcome, kill_at: int, 
         key = f"failover-{i}-{uuid.uuid4()}"
         body = body_for(i)
         while time.monotonic() < deadline:
+            posted = time.monotonic()
             try:
                 r = await client.post(f"{base_url}/v1/requests", json=body, headers={"Idempotency-Key": key},
                                       timeout=15)
                 if r.status_code == 202:
                     out.accepted.append(r.json()["request_id"])
-                    if kill.is_set() and body["kommun"] == BUSIEST and not first_after:
-                        first_after.append(time.monotonic())
+                    if body["kommun"] == BUSIEST:
+                        first_after.append((posted, time.monotonic()))
                     return
                 if r.status_code == 503:
                     out.told_503 += 1
@@ -187,8 +212,11 @@ def _entries(client, stream: str) -> list[dict]:
 
 
 def run_failover(mode: str, *, n: int = 2000, rate: float = 60.0, min_replicas_ack: int = 1,
-                 settle_s: float = 150.0, kill_fraction: float = 0.4) -> Outcome:
-    """One run: start everything, push n requests, kill at kill_fraction, check every 202."""
+                 settle_s: float = 150.0, kill_fraction: float = 0.4, lag_s: float = 0.0) -> Outcome:
+    """One run: start everything, push n requests, kill at kill_fraction, check every 202.
+
+    ``recover_s``: from the kill to the first 202 for the busiest kommun on a POST sent after it.
+    """
     folder = Path(tempfile.mkdtemp(prefix=f"iub-{mode}-"))
     out = Outcome(mode=mode, min_replicas_ack=min_replicas_ack, sent=n)
     topo = Topology(mode, folder)
@@ -201,19 +229,21 @@ def run_failover(mode: str, *, n: int = 2000, rate: float = 60.0, min_replicas_a
     try:
         wait_until(lambda: httpx.get(f"{base}/health", timeout=2).json()["ok"], 90, what="intake health")
         kill = threading.Event()
-        first_after: list[float] = []
+        first_after: list[tuple[float, float]] = []
         killed_at: list[float] = []
 
         def killer() -> None:
             if kill.wait(600):
-                killed_at.append(topo.kill_and_recover(out))
+                killed_at.append(topo.kill_and_recover(out, lag_s))
 
         t = threading.Thread(target=killer, daemon=True)
         t.start()
         asyncio.run(_push(base, n, rate, out, int(n * kill_fraction), kill, first_after))
         t.join(120)
-        if killed_at and first_after:
-            out.recover_s = first_after[0] - killed_at[0]
+        # recovered: the first 202 for the busiest kommun to a POST sent after the kill
+        after = [done for posted, done in first_after if killed_at and posted >= killed_at[0]]
+        if after:
+            out.recover_s = min(after) - killed_at[0]
         accepted = set(out.accepted)
         db = folder / "audit.sqlite3"
 

@@ -151,7 +151,9 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
         api.include_router(module.router)
     # the operator dashboard: read-only, operator credential (Basic in a browser: password = API key)
     api.include_router(build_ops_router(lambda: rt.redis, require(Operation.OPS_READ, browser=True),
-                                        streams=rt.all_streams),
+                                        streams=rt.all_streams,
+                                        replication=lambda: (settings.redis_mode, settings.replicas_to_ack(),
+                                                             [s for s in rt.shards if s])),
                        responses=problem_responses(401, 403, 413, 429, 503))
 
     def openapi() -> dict[str, Any]:
