@@ -87,3 +87,9 @@ def base_of(stream: str) -> str:
 def all_named(bases: tuple[str, ...] | list[str], shards: list[str | None] | tuple[str | None, ...]) -> list[str]:
     """Every stream of the given bases over the given shards."""
     return [named(b, s) for s in shards for b in bases]
+
+
+def pattern_note(base: str) -> str:
+    """How a stream is named when sharded, for the AsyncAPI descriptions."""
+    return (f" With IUB_STREAM_SHARDS=kommun (Redis Cluster) one stream per kommun: {named(base, 'kommun')}, "
+            "e.g. " + named(base, "sala") + "; every key written with it carries the same {kommun} hash tag.")

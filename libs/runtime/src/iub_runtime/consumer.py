@@ -560,8 +560,8 @@ def register_consumer(
         raise ValueError("give exactly one of handle and handle_batch")
     # one subscription per shard served: iub.{sala}.… , iub.{mellerud}.… (or the one shared stream)
     subs = [_register_one(broker, rt, stream=names.named(stream, shard), group=group, model=model,
-                          description=description, handle=handle, handle_batch=handle_batch,
-                          concurrency=concurrency) for shard in rt.shards]
+                          description=description + "." + names.pattern_note(stream), handle=handle,
+                          handle_batch=handle_batch, concurrency=concurrency) for shard in rt.shards]
     return subs[0]
 
 

@@ -50,7 +50,8 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
                       model=RequestReceived, handle_batch=on_requests_received,
                       description="Decide each request against the catalogue in force")
     broker.publisher(rt.all_streams((streams.DECISIONS,))[0], title=streams.DECISIONS, schema=DecisionMade,
-                     description="The decision (or decision error) for each request")
+                     description="The decision (or decision error) for each request."
+                     + streams.pattern_note(streams.DECISIONS))
 
     app = FastStream(broker, logger=None, specification=AsyncAPI(title="iub eligibility", version="1"))
 

@@ -76,7 +76,8 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
                       model=InformationGiven, handle_batch=on_information_given,
                       description="Request status: information given")
     broker.publisher(rt.all_streams((streams.REQUESTS,))[0], title=streams.REQUESTS, schema=None,
-                     description="Requests accepted by intake (RequestReceived)")
+                     description="Requests accepted by intake (RequestReceived)."
+                     + streams.pattern_note(streams.REQUESTS))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):

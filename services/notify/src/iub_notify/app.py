@@ -81,7 +81,8 @@ def create_app(settings: NotifySettings | None = None) -> FastStream:
                       description="Give the 11 kap 6 § information to everyone who turned to the service, "
                       "from the decision (documentation never delays it)")
     broker.publisher(rt.all_streams((streams.INFORMATION,))[0], title=streams.INFORMATION, schema=InformationGiven,
-                     description="Proof that the information was given (no personal data)")
+                     description="Proof that the information was given (no personal data)."
+                     + streams.pattern_note(streams.INFORMATION))
     failures = streams.dead_letter_stream(rt.all_streams((streams.DECISIONS,))[0])
     broker.publisher(failures, title="notify delivery failures",
                      schema=DeadLetter, description="Information that could not be delivered after its retries")
