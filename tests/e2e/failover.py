@@ -247,19 +247,21 @@ def run_failover(mode: str, *, n: int = 2000, rate: float = 60.0, min_replicas_a
         accepted = set(out.accepted)
         db = folder / "audit.sqlite3"
 
-        def counts() -> tuple[Counter, Counter]:
+        def counts() -> tuple[Counter, Counter, Counter]:
             client = topo.client()
             try:
+                requests = Counter(e["request_id"] for k in KOMMUNER
+                                   for e in _entries(client, streams.named(streams.REQUESTS, k)))
                 decisions = Counter(e["request_id"] for k in KOMMUNER
                                     for e in _entries(client, streams.named(streams.DECISIONS, k)))
                 info = Counter(e["request_id"] for k in KOMMUNER
                                for e in _entries(client, streams.named(streams.INFORMATION, k)))
             finally:
                 client.close()
-            return decisions, info
+            return requests, decisions, info
 
         def settled() -> bool:
-            decisions, info = counts()
+            _, decisions, info = counts()
             audit = sqlite_counts(db)
             return (all(decisions[r] >= 1 and info[r] >= 1 for r in accepted)
                     and audit.per_step["decision"] >= len(accepted)
@@ -267,10 +269,11 @@ def run_failover(mode: str, *, n: int = 2000, rate: float = 60.0, min_replicas_a
 
         with contextlib.suppress(TimeoutError):  # the figures below say what is missing
             wait_until(settled, settle_s, interval=2.0, what="every 202 decided, documented and informed")
-        decisions, info = counts()
+        requests, decisions, info = counts()
         audit = sqlite_counts(db)
-        out.lost = sorted(r for r in accepted if decisions[r] == 0 or info[r] == 0)
-        out.duplicated = sorted(r for r in accepted if decisions[r] > 1 or info[r] > 1)
+        # lost: a 202 whose request, decision or information entry is not in Redis after the failover
+        out.lost = sorted(r for r in accepted if requests[r] == 0 or decisions[r] == 0 or info[r] == 0)
+        out.duplicated = sorted(r for r in accepted if requests[r] > 1 or decisions[r] > 1 or info[r] > 1)
         # every 202 documented exactly once per step (14:4/14:5 records keep no usable id: counts then)
         out.documented = (audit.per_step["decision"], audit.per_step["information"])
         out.duplicated += [f"audit:{k}" for k, v in audit.per_request_step.items() if k[0] and v > 1]
