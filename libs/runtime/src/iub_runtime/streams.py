@@ -233,15 +233,10 @@ class StreamWriter:
         if not items:
             return []
         minid = minid_for(self._retention_s)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for stream, message, once_key in items:
-                key = self.once_key(stream, once_key) if once_key else stream
-                pipe.eval(_PUBLISH_ONCE, 2, key, stream, self._ttl, minid, message.model_dump_json())
-            results = await execute_acked(self._redis, pipe, [s for s, _, _ in items], self.replicas,
-                                          self.ack_timeout_ms)
-        for r in results:
-            if isinstance(r, Exception):
-                raise r
+        commands = [("EVAL", _PUBLISH_ONCE, 2, self.once_key(stream, once_key) if once_key else stream, stream,
+                     self._ttl, minid, message.model_dump_json()) for stream, message, once_key in items]
+        results = await execute_acked(self._redis, commands, [s for s, _, _ in items], self.replicas,
+                                      self.ack_timeout_ms)
         return [None if r is None else (r.decode() if isinstance(r, bytes) else str(r)) for r in results]
 
 

@@ -74,50 +74,71 @@ def make_broker(settings: RuntimeSettings, **kw: Any) -> RedisBroker:
     return RedisBroker(settings.redis_url, **kw)
 
 
-async def execute_acked(redis: Any, pipe: Any, routing_keys: Sequence[str], replicas: int, timeout_ms: int,
-                        ) -> list[Any]:
-    """Execute a pipeline and WAIT on the same connection(s); raise ReplicasNotAcked if too few replicas have it.
+Command = tuple[Any, ...]
 
-    The pipeline's commands run on one connection per node, so a WAIT queued behind them covers
-    exactly those writes. In a cluster one WAIT is queued per node the routing keys live on.
-    Returns the results of the caller's commands (the WAIT answers removed).
+
+async def execute_acked(redis: Any, commands: Sequence[Command], routing_keys: Sequence[str], replicas: int,
+                        timeout_ms: int) -> list[Any]:
+    """Run commands, then WAIT on the very connection(s) they ran on; ReplicasNotAcked when too few replicas have them.
+
+    ``commands`` are raw command tuples (``("EVAL", script, 2, k1, k2, …)``); ``routing_keys`` one
+    key per command, naming its cluster slot. WAIT counts only the writes of its own connection,
+    so the commands and their WAIT go down one connection per node: a redis-py pipeline without
+    a cluster; in a cluster one connection taken from each node's pool, because the cluster
+    pipeline may resend a command alone (MOVED, a lost connection) and the WAIT would then vouch
+    for nothing. A MOVED or a lost node refreshes the slot map and raises: the caller retries
+    (intake answers 503), and its dedupe or idempotency key makes the retry safe.
+    Returns the results of ``commands`` in order (errors raised).
     """
-    if replicas <= 0:
-        return await pipe.execute()
-    if is_cluster(redis):
-        await redis.initialize()  # the slot map (once; a no-op afterwards)
-        nodes = {}
-        for key in routing_keys:
-            node = redis.get_node_from_key(key)
-            nodes[node.name] = node
-        for node in nodes.values():
-            pipe.execute_command("WAIT", replicas, timeout_ms, target_nodes=node)
-        count = len(nodes)
-    else:
-        pipe.execute_command("WAIT", replicas, timeout_ms)
-        count = 1
-    results = await pipe.execute()
-    acked = results[-count:]
-    if any(int(a) < replicas for a in acked):
-        raise ReplicasNotAcked(f"{min(int(a) for a in acked)} of {replicas} replicas acknowledged in {timeout_ms} ms")
-    return results[:-count]
+    if not is_cluster(redis):
+        async with redis.pipeline(transaction=False) as pipe:
+            for cmd in commands:
+                pipe.execute_command(*cmd)
+            if replicas > 0:
+                pipe.execute_command("WAIT", replicas, timeout_ms)
+            results = await pipe.execute()
+        if replicas > 0:
+            acked = int(results.pop())
+            if acked < replicas:
+                raise ReplicasNotAcked(f"{acked} of {replicas} replicas acknowledged in {timeout_ms} ms")
+        return results
+    await redis.initialize()  # the slot map (once; a no-op afterwards)
+    groups: dict[str, tuple[Any, list[int]]] = {}
+    for i, key in enumerate(routing_keys):
+        node = redis.get_node_from_key(key)
+        groups.setdefault(node.name, (node, []))[1].append(i)
+    results: list[Any] = [None] * len(commands)
+    for node, idx in groups.values():
+        batch = [commands[i] for i in idx] + ([("WAIT", replicas, timeout_ms)] if replicas > 0 else [])
+        conn = node.acquire_connection()
+        try:
+            await conn.send_packed_command(conn.pack_commands(batch))
+            answers = []
+            for _ in batch:
+                try:
+                    answers.append(await conn.read_response())
+                except redis_exc.ResponseError as exc:  # e.g. MOVED after a failover: keep reading the rest
+                    answers.append(exc)
+        except (redis_exc.ConnectionError, redis_exc.TimeoutError, OSError):
+            await conn.disconnect()
+            await redis.nodes_manager.initialize()  # the node is gone: learn the new primaries
+            raise
+        finally:
+            node.release(conn)
+        if replicas > 0:
+            acked = answers.pop()
+            if isinstance(acked, Exception) or int(acked) < replicas:
+                raise ReplicasNotAcked(f"{acked} of {replicas} replicas acknowledged in {timeout_ms} ms")
+        for i, answer in zip(idx, answers, strict=True):
+            if isinstance(answer, redis_exc.AskError | redis_exc.TryAgainError | redis_exc.ClusterDownError):
+                await redis.nodes_manager.initialize()
+            results[i] = answer
+    for r in results:
+        if isinstance(r, Exception):
+            raise r
+    return results
 
 
 def replication_rule(settings: RuntimeSettings) -> tuple[int, int]:
     """(replicas, timeout_ms) every durable write uses."""
     return settings.replicas_to_ack(), settings.replicas_ack_timeout_ms
-
-
-async def eval_acked(redis: Any, settings: RuntimeSettings, script: str, keys: Sequence[str], args: Sequence[Any],
-                     ) -> Any:
-    """EVAL one script and WAIT for the replicas on the same connection."""
-    replicas, timeout_ms = replication_rule(settings)
-    if replicas <= 0:
-        return await redis.eval(script, len(keys), *keys, *args)
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.eval(script, len(keys), *keys, *args)
-        [result] = await execute_acked(redis, pipe, [k for k in keys if k][:1], replicas, timeout_ms)
-    if isinstance(result, Exception):
-        raise result
-    return result
-

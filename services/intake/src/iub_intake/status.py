@@ -81,12 +81,8 @@ async def accept_request(
     args = [value, ttl, int(retention_s), minid_for(retention_s), DATA_FIELD, req.model_dump_json(), target_json,
             *[x for kv in row.items() for x in kv]]
     if replicas > 0:
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.eval(_ACCEPT, 4, *keys, *args)
-            [answer] = await execute_acked(redis, pipe, [stream], replicas, ack_timeout_ms)
-        if isinstance(answer, Exception):
-            raise answer
-        ok, result = answer
+        [(ok, result)] = await execute_acked(redis, [("EVAL", _ACCEPT, 4, *keys, *args)], [stream], replicas,
+                                             ack_timeout_ms)
     else:
         ok, result = await redis.eval(_ACCEPT, 4, *keys, *args)
     text = result.decode() if isinstance(result, bytes) else str(result)

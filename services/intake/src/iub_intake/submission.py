@@ -87,10 +87,8 @@ async def confirm_replicated(intake: Intake, key: str) -> None:
     replicas = intake.settings.replicas_to_ack()
     if replicas <= 0:
         return
-    redis = intake.rt.redis
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.expire(key, int(intake.settings.idempotency_ttl_hours * 3600))
-        await execute_acked(redis, pipe, [key], replicas, intake.settings.replicas_ack_timeout_ms)
+    await execute_acked(intake.rt.redis, [("EXPIRE", key, int(intake.settings.idempotency_ttl_hours * 3600))],
+                        [key], replicas, intake.settings.replicas_ack_timeout_ms)
 
 
 async def check_callback_addresses(intake: Intake, body: RequestIn, prefixes: list[str] | None) -> None:
