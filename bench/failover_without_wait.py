@@ -39,14 +39,15 @@ def main() -> None:
     for mode in args.modes.split(","):
         for ack in (int(a) for a in args.acks.split(",")):
             for run in range(args.runs):
-                out = run_failover(mode, n=args.requests, rate=args.rate, min_replicas_ack=ack, settle_s=90,
+                out = run_failover(mode, n=args.requests, rate=args.rate, min_replicas_ack=ack, settle_s=180,
                                    lag_s=args.lag)
                 print(f"run {run + 1}: {out.line()}", flush=True)
                 rows.append(out)
-    print("\n| topology | WAIT | sent | 202 | lost | duplicated | 503s told | promoted after | recovered after |")
+    print("\n| topology | WAIT | sent | 202 | lost (request entry gone) | duplicated | 503s told | promoted after "
+          "| recovered after |")
     print("|---|---|---|---|---|---|---|---|---|")
     for o in rows:
-        print(f"| {o.mode} | {o.min_replicas_ack} | {o.sent} | {len(o.accepted)} | {len(o.lost)} | "
+        print(f"| {o.mode} | {o.min_replicas_ack} | {o.sent} | {len(o.accepted)} | {len(o.lost)} ({o.lost_requests}) | "
               f"{len(o.duplicated)} | {o.told_503} | {o.promoted_s:.1f} s | {o.recover_s:.1f} s |")
 
 

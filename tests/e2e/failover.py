@@ -67,6 +67,7 @@ class Outcome:
     requests_503: int = 0  # requests that got at least one 503
     gave_up: int = 0
     lost: list[str] = field(default_factory=list)
+    lost_requests: int = 0  # of which the request entry itself is gone (the write intake acknowledged)
     duplicated: list[str] = field(default_factory=list)
     documented: tuple[int, int] = (0, 0)  # audit records (decision, information)
     recover_s: float = float("nan")  # kill → first 202 of the busiest kommun after it
@@ -74,7 +75,7 @@ class Outcome:
 
     def line(self) -> str:
         return (f"{self.mode} WAIT={self.min_replicas_ack}: sent={self.sent} 202={len(self.accepted)} "
-                f"lost={len(self.lost)} duplicated={len(self.duplicated)} documented={self.documented} "
+                f"lost={len(self.lost)} (request entry gone: {self.lost_requests}) duplicated={len(self.duplicated)} documented={self.documented} "
                 f"503s_told={self.told_503} (requests={self.requests_503}) gave_up={self.gave_up} "
                 f"promoted_after={self.promoted_s:.1f}s recovered_after={self.recover_s:.1f}s")
 
@@ -273,6 +274,7 @@ def run_failover(mode: str, *, n: int = 2000, rate: float = 60.0, min_replicas_a
         audit = sqlite_counts(db)
         # lost: a 202 whose request, decision or information entry is not in Redis after the failover
         out.lost = sorted(r for r in accepted if requests[r] == 0 or decisions[r] == 0 or info[r] == 0)
+        out.lost_requests = sum(1 for r in accepted if requests[r] == 0)
         out.duplicated = sorted(r for r in accepted if requests[r] > 1 or decisions[r] > 1 or info[r] > 1)
         # every 202 documented exactly once per step (14:4/14:5 records keep no usable id: counts then)
         out.documented = (audit.per_step["decision"], audit.per_step["information"])
