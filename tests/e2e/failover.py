@@ -75,7 +75,8 @@ class Outcome:
 
     def line(self) -> str:
         return (f"{self.mode} WAIT={self.min_replicas_ack}: sent={self.sent} 202={len(self.accepted)} "
-                f"lost={len(self.lost)} (request entry gone: {self.lost_requests}) duplicated={len(self.duplicated)} documented={self.documented} "
+                f"lost={len(self.lost)} (request entry gone: {self.lost_requests}) "
+                f"duplicated={len(self.duplicated)} documented={self.documented} "
                 f"503s_told={self.told_503} (requests={self.requests_503}) gave_up={self.gave_up} "
                 f"promoted_after={self.promoted_s:.1f}s recovered_after={self.recover_s:.1f}s")
 

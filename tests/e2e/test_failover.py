@@ -4,6 +4,7 @@ Every request told 202 gets exactly one decision, one documentation per step and
 intake answers 202 only once a replica holds the write (WAIT, IUB_MIN_REPLICAS_ACK=1), so the
 promoted replica has it. Requests caught by the failover are told 503 with Retry-After and retried
 with their Idempotency-Key. The counter-test without WAIT is bench/failover_without_wait.py.
+Set IUB_FAILOVER_REQUESTS / IUB_FAILOVER_RATE to change the load (2 000 at 40/s by default).
 """
 
 from __future__ import annotations
@@ -28,4 +29,7 @@ def test_acknowledged_requests_survive_a_primary_kill(mode):
     assert len(set(out.accepted)) == len(out.accepted)
     assert out.lost == [], f"{len(out.lost)} requests told 202 were lost"
     assert out.duplicated == []
-    assert out.documented == (len(out.accepted), len(out.accepted))
+    # every 202 documented; a request told 503 whose write the audit read before the primary died may
+    # be documented too (its retry got a new id): never more of those than requests told 503
+    n = len(out.accepted)
+    assert all(n <= d <= n + out.requests_503 for d in out.documented), out.documented
