@@ -99,6 +99,9 @@ def run_one(name: str, n: int, timeout: float) -> dict:
         accepted = first_times(client, streams.REQUESTS, ids)
         informed = first_times(client, streams.INFORMATION, ids)
         lat = [informed[i] - accepted[i] for i in ids]
+        # what the streams hold per request (request, decision, information entries), for the 72 h figures
+        stream_bytes = sum(int(client.memory_usage(streams.named(b, k), samples=0) or 0)
+                           for k in KOMMUNER for b in streams.ALL_STREAMS)
         span_s = (max(informed.values()) - min(accepted.values())) / 1000
         return {
             "topology": name, "requests": len(ids),
@@ -108,6 +111,7 @@ def run_one(name: str, n: int, timeout: float) -> dict:
             "cpu_ms_per_request_services": round((cpu_seconds(service_pids) - svc0) / len(ids) * 1000, 3),
             "cpu_ms_per_request_redis": round((cpu_seconds(redis_pids) - redis0) / len(ids) * 1000, 3),
             "wall_s": round(wall, 1),
+            "stream_bytes_per_request": round(stream_bytes / len(ids)),
         }
     finally:
         client.close()
