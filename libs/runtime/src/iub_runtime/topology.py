@@ -137,8 +137,3 @@ async def execute_acked(redis: Any, commands: Sequence[Command], routing_keys: S
         if isinstance(r, Exception):
             raise r
     return results
-
-
-def replication_rule(settings: RuntimeSettings) -> tuple[int, int]:
-    """(replicas, timeout_ms) every durable write uses."""
-    return settings.replicas_to_ack(), settings.replicas_ack_timeout_ms
