@@ -556,3 +556,36 @@ def test_the_dashboard_shows_every_figure_the_alerts_watch() -> None:
     shown = {n for e in dashboard_exprs() for n in PROMQL_NAME.findall(e)}
     watched = {n for e in rule_exprs().values() for n in PROMQL_NAME.findall(e)}
     assert watched <= shown
+
+
+# ---------------------------------------------------------------- tests: HA (issue 12)
+
+MANAGED = DEPLOY / "k8s" / "overlays" / "managed-redis"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_managed_redis_overlay_points_every_service_at_sentinels_and_waits_for_a_replica(
+        service: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    rendered = render(MANAGED)
+    env, unset = container_env(rendered, service)
+    assert env["IUB_REDIS_MODE"] == "sentinel" and env["IUB_REDIS_SENTINELS"].count(":26379") == 3
+    assert env["IUB_MIN_REPLICAS_ACK"] == "1" and env["IUB_REDIS_PASSWORD"]
+    assert not settings_of(service) - set(env) - unset
+    validate_settings(service, {k: v for k, v in env.items() if v is not None}, monkeypatch)
+    assert not [r for r in rendered.resources if r["kind"] == "StatefulSet"], "no home-made Redis"
+    if service == "audit":  # the audit store is PostgreSQL
+        assert env["IUB_DATABASE_URL"].startswith("postgresql")
+
+
+def test_the_compose_sentinel_profile_has_a_primary_a_replica_and_three_sentinels() -> None:
+    doc = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    services = doc["services"]
+    sentinels = [n for n, s in services.items() if "--sentinel" in " ".join(map(str, s.get("command", [])))]
+    assert len(sentinels) == 3 and all(services[n]["profiles"] == ["sentinel"] for n in sentinels)
+    assert services["redis-replica"]["profiles"] == ["sentinel"]
+    assert "replicaof redis 6379" in " ".join(services["redis-replica"]["command"])
+    assert all("sentinel monitor iub redis 6379 2" in " ".join(services[n]["command"]).replace("\n", " ")
+               for n in sentinels)
+    intake = compose_service("intake")
+    assert intake.env["IUB_REDIS_SENTINELS"].split(",") == [f"{n}:26379" for n in sorted(sentinels)]
+    assert services["postgres"]["image"].startswith("postgres:15")

@@ -16,6 +16,8 @@ from rich.table import Table
 from iub_cli.catalog_cmd import CatalogOption, load_or_exit
 from iub_notify.domain.information import needs_alternatives
 from iub_notify.queue import all_waits, set_wait_days
+from iub_runtime.settings import RuntimeSettings
+from iub_runtime.topology import connect_redis
 
 T = TypeVar("T")
 
@@ -41,7 +43,10 @@ InsatsOption = Annotated[str, typer.Option("--insats", help="Insatsens id.")]
 
 def _run(url: str | None, work: Callable[[Redis], Awaitable[T]]) -> T:
     async def main() -> T:
-        redis = Redis.from_url(url or default_redis_url())
+        settings = RuntimeSettings()
+        # Sentinel or Cluster (IUB_REDIS_MODE): the runtime builds the client
+        redis = (connect_redis(settings, max_connections=8) if settings.redis_mode != "single"
+                 else Redis.from_url(url or default_redis_url()))
         try:
             return await work(redis)
         finally:

@@ -25,8 +25,10 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from iub_contracts.streams import ALL_STREAMS
+from iub_contracts.streams import ALL_STREAMS, all_named, base_of
+from iub_runtime.consumer import served_shards
 from iub_runtime.pii import redact_all
+from iub_runtime.settings import RuntimeSettings
 from iub_runtime.stream_stats import (
     DATA_FIELD,
     INFORMATION_WINDOW_S,
@@ -40,6 +42,7 @@ from iub_runtime.stream_stats import (
     read_dead_letters,
     read_snapshot,
 )
+from iub_runtime.topology import connect_redis
 
 EXIT_THRESHOLD = 1
 EXIT_UNREACHABLE = 3
@@ -102,7 +105,7 @@ def replay_refusal(entry: DeadLetterEntry, force: bool = False) -> str | None:
         return "not a dead letter (its __data__ does not parse)"
     if dlq_name(entry.letter.stream) != entry.dlq_stream:
         return f"it names stream {entry.letter.stream!r}, not the one of {entry.dlq_stream!r}"
-    if entry.letter.stream not in ALL_STREAMS:
+    if base_of(entry.letter.stream) not in ALL_STREAMS:
         return f"{entry.letter.stream!r} is not a contract stream"
     masked = not STREAM_ID.match(entry.letter.entry_id) or any(t in entry.letter.payload for t in MASK_TOKENS)
     if masked and not force:
@@ -183,7 +186,33 @@ def status_view(snapshot: StreamsSnapshot, violations: list[Violation]) -> Group
     """The table, the information line and, below them, the crossed limits."""
     lines = [Text(f"✗ {v}", style="bold red") for v in violations] or [Text("✓ within limits", style="green")]
     info = information_line(snapshot)
-    return Group(status_table(snapshot, violations), *([info] if info else []), *lines)
+    topo = [topology_table(snapshot)] if snapshot.topology is not None else []
+    return Group(status_table(snapshot, violations), *topo, *([info] if info else []), *lines)
+
+
+def topology_table(snapshot: StreamsSnapshot) -> Table:
+    """Each primary (cluster shard) with its replicas and replication offsets."""
+    t = snapshot.topology
+    table = Table(title=f"Redis ({t.mode}): a write needs {t.min_replicas_ack} replica(s) (IUB_MIN_REPLICAS_ACK)")
+    for col in ("primary", "offset", "kommuner", "replica", "state", "replica offset", "behind (bytes)"):
+        table.add_column(col, no_wrap=True)
+    for s in t.shards:
+        short = s.in_sync < t.min_replicas_ack
+        style = "bold red" if short else None
+        rows = s.replicas or [None]
+        for i, r in enumerate(rows):
+            table.add_row(s.primary if i == 0 else "", str(s.offset) if i == 0 else "",
+                          ", ".join(s.kommuner) if i == 0 else "",
+                          r.address if r else "(none)", r.state if r else "", str(r.offset) if r else "",
+                          str(r.behind) if r else "", style=style)
+    return table
+
+
+def replication_setting() -> tuple[str, int, list[str]]:
+    """(mode, replicas a write needs, kommuner) for the topology part of the status."""
+    settings = RuntimeSettings()
+    shards = [s for s in served_shards(settings) if s]
+    return settings.redis_mode, settings.replicas_to_ack(), shards
 
 
 def dead_letter_table(entries: list[DeadLetterEntry]) -> Table:
@@ -210,7 +239,15 @@ def _console() -> Console:
     return console if console.is_terminal else Console(width=200)
 
 
+def all_streams() -> list[str]:
+    """Every contract stream over the kommuner served (IUB_STREAM_SHARDS, IUB_KOMMUNER, the catalogue)."""
+    return all_named(ALL_STREAMS, served_shards(RuntimeSettings()))
+
+
 def _client(url: str | None) -> Redis:
+    settings = RuntimeSettings()
+    if settings.redis_mode != "single":  # Sentinel or Cluster (IUB_REDIS_MODE): the runtime builds the client
+        return connect_redis(settings, max_connections=8, socket_connect_timeout=5, socket_timeout=10)
     return Redis.from_url(url or default_redis_url(), socket_connect_timeout=5, socket_timeout=10)
 
 
@@ -250,7 +287,7 @@ async def replay_dead_letter(redis: Redis, entry: DeadLetterEntry, attempts: int
 
 
 async def _one(redis: Redis, dlq_id: str, streams: list[str] | None) -> DeadLetterEntry:
-    found = await find_dead_letter(redis, dlq_id, streams or ALL_STREAMS)
+    found = await find_dead_letter(redis, dlq_id, streams or all_streams())
     if not found:
         typer.echo(f"no dead letter {dlq_id}", err=True)
         raise typer.Exit(1)
@@ -289,7 +326,8 @@ def status(
     limits = Thresholds(max_pending=max_pending, max_lag=max_lag, max_oldest_pending_s=max_oldest_pending_s,
                         max_dead_letters=max_dead_letters, max_information_failed=max_information_failed)
     snapshot = asyncio.run(_with_redis(redis_url, lambda r: read_snapshot(
-        r, streams or ALL_STREAMS, information_window_s=information_window_s)))
+        r, streams or all_streams(), information_window_s=information_window_s,
+        replication=replication_setting())))
     violations = evaluate(snapshot, limits)
     if as_json:
         typer.echo(json.dumps(status_json(snapshot, violations), ensure_ascii=False, indent=2))
@@ -321,8 +359,9 @@ def watch(
         with Live(Text("reading streams…"), console=_console(), auto_refresh=False) as live:
             while iterations is None or done < iterations:
                 started = time.monotonic()
-                snapshot = await read_snapshot(redis, streams or ALL_STREAMS,
-                                               information_window_s=information_window_s)
+                snapshot = await read_snapshot(redis, streams or all_streams(),
+                                               information_window_s=information_window_s,
+                                               replication=replication_setting())
                 live.update(status_view(snapshot, evaluate(snapshot, limits)), refresh=True)
                 done += 1
                 if iterations is None or done < iterations:
@@ -340,7 +379,7 @@ def dlq_list(
     redis_url: str | None = REDIS_URL,
 ) -> None:
     """The newest dead letters (without payloads)."""
-    entries = asyncio.run(_with_redis(redis_url, lambda r: read_dead_letters(r, streams or ALL_STREAMS, count)))
+    entries = asyncio.run(_with_redis(redis_url, lambda r: read_dead_letters(r, streams or all_streams(), count)))
     if as_json:
         rows = [{k: v for k, v in masked_entry(e).items() if k not in ("payload", "unparsed")} for e in entries]
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))

@@ -50,3 +50,55 @@ ALL_DEAD_LETTER_STREAMS: Final = tuple(dead_letter_stream(s) for s in (*ALL_STRE
 # Redis key (not a stream) where audit publishes the information-coverage summary for the dashboard:
 # counts per kommun and channel over a recent window, never a request id or personal data
 COVERAGE_SUMMARY_KEY = "iub:audit:coverage:v1"
+
+
+# ---------------------------------------------------------------------------------------------
+# Sharding (Redis Cluster). With ``IUB_STREAM_SHARDS=kommun`` every stream exists once per kommun
+# and carries the kommun as a hash tag: ``iub.{sala}.intake.requested.v1``. Every key a Lua script
+# or MULTI touches together with a stream (dedupe, status row, idempotency, delivery target, retry
+# hash, dead letters) carries the same tag, so each unit of atomic work lives in one cluster slot.
+# With the default shared layout (shard None) the names above are used unchanged.
+# A new stream: declare its base name above (``iub.<producer>.<event>.v<n>``) and always name it
+# through ``named(base, shard)``; keys written beside it through ``keyed(key, shard)``.
+
+
+def named(base: str, shard: str | None) -> str:
+    """The stream ``base`` of one shard: ``iub.intake.requested.v1`` + sala → ``iub.{sala}.intake.requested.v1``."""
+    if not shard:
+        return base
+    if "{" in shard or "}" in shard:
+        raise ValueError("a shard name carries no braces")
+    head, _, rest = base.partition(".")
+    return f"{head}.{{{shard}}}.{rest}"
+
+
+def keyed(key: str, shard: str | None) -> str:
+    """A key in the same cluster slot as the shard's streams: ``iub:once:x`` → ``iub:{sala}:once:x``."""
+    if not shard:
+        return key
+    head, _, rest = key.partition(":")
+    return f"{head}:{{{shard}}}:{rest}"
+
+
+def shard_of(stream: str) -> str | None:
+    """The shard (hash tag) a stream or key carries, None for the shared layout."""
+    start = stream.find("{")
+    end = stream.find("}", start + 1)
+    return stream[start + 1:end] if start >= 0 and end > start + 1 else None
+
+
+def base_of(stream: str) -> str:
+    """The base name of a stream: ``iub.{sala}.intake.requested.v1`` → ``iub.intake.requested.v1``."""
+    shard = shard_of(stream)
+    return stream.replace(f".{{{shard}}}", "", 1) if shard else stream
+
+
+def all_named(bases: tuple[str, ...] | list[str], shards: list[str | None] | tuple[str | None, ...]) -> list[str]:
+    """Every stream of the given bases over the given shards."""
+    return [named(b, s) for s in shards for b in bases]
+
+
+def pattern_note(base: str) -> str:
+    """How a stream is named when sharded, for the AsyncAPI descriptions."""
+    return (f" With IUB_STREAM_SHARDS=kommun (Redis Cluster) one stream per kommun: {named(base, 'kommun')}, "
+            "e.g. " + named(base, "sala") + "; every key written with it carries the same {kommun} hash tag.")

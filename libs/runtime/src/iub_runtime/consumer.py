@@ -32,9 +32,10 @@ from faststream._internal.middlewares import BaseMiddleware
 from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.message import RedisStreamMessage
 from pydantic import BaseModel
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 
-from iub_contracts.streams import ALL_DEAD_LETTER_STREAMS, ALL_STREAMS, RETIRED_STREAMS
+from iub_contracts import streams as names
+from iub_contracts.streams import ALL_STREAMS, CONSUMERS, RETIRED_STREAMS, dead_letter_stream
 from iub_runtime import metrics
 from iub_runtime.retry import (
     ERROR,
@@ -57,6 +58,7 @@ from iub_runtime.streams import (
     forget_idle_consumers,
     minid_for,
 )
+from iub_runtime.topology import connect_redis
 
 __all__ = ["Later", "Poison", "Runtime", "note", "register_consumer", "make_canonical_log_middleware"]
 
@@ -85,21 +87,49 @@ class Runtime:
     _claimers: list[asyncio.Task] = field(default_factory=list)
     _housekeeper: asyncio.Task | None = None
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _shards: list[str | None] | None = None
+
+    @property
+    def shards(self) -> list[str | None]:
+        """The shards this process serves: [None] for shared streams, else its kommuner (default: the catalogue's)."""
+        if self._shards is None:
+            self._shards = served_shards(self.settings)
+        return self._shards
+
+    def shard(self, kommun: str) -> str | None:
+        """The shard a kommun's messages and keys belong to (None with shared streams)."""
+        return kommun if self.settings.sharded() else None
+
+    def stream(self, base: str, kommun: str) -> str:
+        """The stream ``base`` a message of this kommun goes to (``iub.{kommun}.…`` when sharded)."""
+        return names.named(base, self.shard(kommun))
+
+    def key(self, key: str, kommun: str) -> str:
+        """A key beside the kommun's streams (same cluster slot)."""
+        return names.keyed(key, self.shard(kommun))
+
+    def all_streams(self, bases: tuple[str, ...] = ALL_STREAMS) -> list[str]:
+        """Every stream of these bases over the shards served."""
+        return names.all_named(bases, self.shards)
 
     async def connect(self) -> None:
-        """Open the Redis client and the stream writer."""
-        # a blocking pool waits for a free connection instead of failing a whole batch under load
-        self.redis = Redis(connection_pool=BlockingConnectionPool.from_url(
-            self.settings.redis_url, max_connections=self.settings.redis_max_connections, timeout=30))
+        """Open the Redis client (single, Sentinel or Cluster: IUB_REDIS_MODE) and the stream writer."""
+        self.redis = connect_redis(self.settings)
         self.writer = StreamWriter(
             self.redis,
             retention_s=self.settings.stream_retention_hours * 3600,
             dedupe_ttl_s=self.settings.dedupe_ttl_hours * 3600,
+            replicas=self.settings.replicas_to_ack(),
+            ack_timeout_ms=self.settings.replicas_ack_timeout_ms,
         )
+
+    def group_pairs(self) -> list[tuple[str, str]]:
+        """(stream, group) of every contract consumer group over the shards served."""
+        return [(names.named(s, shard), g) for shard in self.shards for s, gs in CONSUMERS.items() for g in gs]
 
     async def prepare_streams(self) -> None:
         """Create every consumer group (from id 0), forget dead consumers, start housekeeping."""
-        await ensure_groups(self.redis)
+        await ensure_groups(self.redis, self.group_pairs())
         for stream, group in self.consumed:
             # consumer names are per pid: those of dead processes with nothing pending go away
             await forget_idle_consumers(self.redis, stream, group, idle_ms=3_600_000)
@@ -122,7 +152,8 @@ class Runtime:
     async def trim_streams(self) -> None:
         """Trim every stream and dead-letter stream to the retention (personal data must not linger)."""
         minid = minid_for(self.settings.stream_retention_hours * 3600)
-        for stream in (*ALL_STREAMS, *RETIRED_STREAMS, *ALL_DEAD_LETTER_STREAMS):
+        bases = (*ALL_STREAMS, *RETIRED_STREAMS)
+        for stream in (*self.all_streams(bases), *map(dead_letter_stream, self.all_streams(bases))):
             await self.redis.xtrim(stream, minid=minid, approximate=True)
 
     async def _housekeeping(self, every_s: float = 60.0) -> None:
@@ -131,7 +162,7 @@ class Runtime:
                 await self.trim_streams()
                 refresh = getattr(metrics, "refresh_stream_gauges", None)
                 if refresh is not None:
-                    await refresh(self.redis)
+                    await refresh(self.redis, self.all_streams())
             except Exception as exc:  # housekeeping must never take the service down
                 log.warning("housekeeping_failed", error_type=type(exc).__name__)
             with contextlib.suppress(TimeoutError):
@@ -150,6 +181,20 @@ class Runtime:
                 t.cancel()
         if self.redis is not None:
             await self.redis.aclose()
+
+
+def served_shards(settings: RuntimeSettings) -> list[str | None]:
+    """[None] for shared streams; else IUB_KOMMUNER, or every kommun in the catalogue (a new one needs no code)."""
+    if not settings.sharded():
+        return [None]
+    if settings.kommuner:
+        return list(settings.kommuner)
+    from pathlib import Path
+
+    from iub_contracts.catalog_loader import default_catalog_dir, load_catalog
+
+    folder = getattr(settings, "catalog_dir", None)
+    return sorted(load_catalog(Path(folder) if folder else default_catalog_dir()).kommuner)
 
 
 def note(**fields: Any) -> None:
@@ -513,12 +558,31 @@ def register_consumer(
     """
     if (handle is None) == (handle_batch is None):
         raise ValueError("give exactly one of handle and handle_batch")
+    # one subscription per shard served: iub.{sala}.… , iub.{mellerud}.… (or the one shared stream)
+    subs = [_register_one(broker, rt, stream=names.named(stream, shard), group=group, model=model,
+                          description=description + "." + names.pattern_note(stream), handle=handle,
+                          handle_batch=handle_batch, concurrency=concurrency) for shard in rt.shards]
+    return subs[0]
+
+
+def _register_one(
+    broker: RedisBroker,
+    rt: Runtime,
+    *,
+    stream: str,
+    group: str,
+    model: type[M],
+    description: str,
+    handle: Callable[[M], Awaitable[Outcome]] | None,
+    handle_batch: Callable[[list[M]], Awaitable[list[Outcome] | None]] | None,
+    concurrency: int,
+) -> Subscription:
     s = rt.settings
     rt.consumed.append((stream, group))
     sub = Subscription(rt=rt, stream=stream, group=group, model=model, handle=handle, handle_batch=handle_batch,
                        concurrency=concurrency)
     rt.subscriptions.append(sub)
-    name = stream.replace(".", "_").replace("-", "_")
+    name = stream.replace(".", "_").replace("-", "_").replace("{", "").replace("}", "")
 
     async def main(body: Any, message: Any = Context("message")) -> None:
         ids = [i.decode() if isinstance(i, bytes) else str(i) for i in (message.raw_message.get("message_ids") or [])]

@@ -62,7 +62,8 @@ async def serve_health(rt: Any, port: int | None, host: str = "127.0.0.1") -> as
             elif path.startswith("/health/live"):
                 status, ctype, body = 200, "application/json", b'{"ok": true, "live": true}'
             elif path.startswith("/health"):  # /health and /health/ready
-                h = await check_health(rt.redis)
+                pairs = rt.group_pairs() if hasattr(rt, "group_pairs") else None
+                h = await check_health(rt.redis, pairs)
                 status, ctype, body = (200 if h["ok"] else 503), "application/json", json.dumps(h).encode()
             else:
                 status, ctype, body = 404, "text/plain", b"not found"

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 
 from prometheus_client import Counter, Gauge, Histogram
 from redis.asyncio import Redis
 
-from iub_contracts.streams import ALL_STREAMS, CONSUMERS
+from iub_contracts.streams import ALL_STREAMS, CONSUMERS, base_of
 from iub_runtime.settings import RuntimeSettings
 from iub_runtime.stream_stats import StreamsSnapshot, read_snapshot
 from iub_runtime.streams import forget_dead_consumers, mark_alive, rewrite_aof_if_due
+from iub_runtime.topology import is_cluster
 
 MESSAGES = Counter(
     "iub_messages_total", "Messages handled", ["service", "stream", "outcome"]
@@ -58,12 +60,12 @@ def apply_stream_snapshot(snapshot: StreamsSnapshot) -> None:
     """Set the stream gauges from a snapshot; only contract streams and groups become labels."""
     seen = set()
     for s in snapshot.streams:
-        if s.name not in ALL_STREAMS:
+        if base_of(s.name) not in ALL_STREAMS:
             continue
         STREAM_LENGTH.labels(stream=s.name).set(s.length)
         DEAD_LETTER_BACKLOG.labels(stream=s.name).set(s.dead_letters)
         for g in s.groups:
-            if (s.name, g.name) not in KNOWN_PAIRS:
+            if (base_of(s.name), g.name) not in KNOWN_PAIRS:
                 continue
             seen.add((s.name, g.name))
             PENDING.labels(stream=s.name, group=g.name).set(g.pending)
@@ -82,25 +84,28 @@ def apply_stream_snapshot(snapshot: StreamsSnapshot) -> None:
 _settings: RuntimeSettings | None = None
 
 
-async def housekeep(redis: Redis, settings: RuntimeSettings | None = None) -> None:
+async def housekeep(redis: Redis, settings: RuntimeSettings | None = None,
+                    streams: Sequence[str] | None = None) -> None:
     """After the minute's trim: renew this process' heartbeat, forget the consumers of dead processes,
     rewrite the AOF when due (trimmed data off disk)."""
     global _settings
     s = settings or _settings or RuntimeSettings()
     _settings = s
     await mark_alive(redis, ttl_s=int(s.alive_ttl_s))
-    await forget_dead_consumers(redis)
-    if s.aof_rewrite_hours > 0 and await rewrite_aof_if_due(redis, s.aof_rewrite_hours * 3600):
+    await forget_dead_consumers(redis, streams)
+    # a cluster's nodes are run by their operator (managed Redis): the rewrite is theirs to schedule
+    if s.aof_rewrite_hours > 0 and not is_cluster(redis) \
+            and await rewrite_aof_if_due(redis, s.aof_rewrite_hours * 3600):
         AOF_REWRITES.inc()
 
 
-async def refresh_stream_gauges(redis: Redis) -> StreamsSnapshot:
+async def refresh_stream_gauges(redis: Redis, streams: Sequence[str] | None = None) -> StreamsSnapshot:
     """Read the streams and refresh the gauges; then the stream housekeeping of ``housekeep``.
 
     Runtime's housekeeping calls this every minute right after trimming the streams, which is
     when the AOF rewrite must follow; so the rewrite and the dead-consumer sweep ride on it.
     """
-    await housekeep(redis)  # first: the heartbeat must not wait on a slow or failing snapshot
-    snapshot = await read_snapshot(redis, ALL_STREAMS, lag_count_cap=1_000)  # every service, every minute: cheap
+    await housekeep(redis, streams=streams)  # first: the heartbeat must not wait on a slow or failing snapshot
+    snapshot = await read_snapshot(redis, list(streams or ALL_STREAMS), lag_count_cap=1_000)  # cheap
     apply_stream_snapshot(snapshot)
     return snapshot

@@ -49,6 +49,7 @@ class RedisServer:
     data_dir: Path
     port: int = 0
     durable: bool = True
+    extra: list[str] = field(default_factory=list)
     proc: subprocess.Popen | None = None
 
     @property
@@ -65,6 +66,7 @@ class RedisServer:
                 "--save", "", "--daemonize", "no", "--protected-mode", "yes",
                 "--logfile", str(self.data_dir / "redis.log")]
         args += ["--appendonly", "yes", "--appendfsync", "always"] if self.durable else ["--appendonly", "no"]
+        args += self.extra
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port)
         wait_until(client.ping, timeout, what=f"redis-server on port {self.port}")
@@ -79,6 +81,158 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+    def kill(self) -> None:
+        """SIGKILL (a crash: nothing flushed, no goodbye to replicas)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=5)
+
+
+def online_replicas(replication: dict) -> int:
+    """Replicas in sync (state online) in an INFO replication answer."""
+    return sum(1 for k, v in replication.items() if k.startswith("slave") and isinstance(v, dict)
+               and v.get("state") == "online")
+
+
+@dataclass
+class RedisClusterProcs:
+    """A real Redis Cluster: ``primaries`` primaries with one replica each (``redis-cli --cluster create``)."""
+
+    data_dir: Path
+    primaries: int = 3
+    node_timeout_ms: int = 1000
+    nodes: list[RedisServer] = field(default_factory=list)
+
+    @property
+    def startup_nodes(self) -> str:
+        return ",".join(f"127.0.0.1:{n.port}" for n in self.nodes)
+
+    def start(self, timeout: float = 60) -> RedisClusterProcs:
+        for i in range(self.primaries * 2):
+            port = free_port()
+            while port > 55535:  # Redis refuses higher ports with cluster mode on
+                port = free_port()
+            self.nodes.append(RedisServer(data_dir=self.data_dir / f"node{i}", port=port, durable=False, extra=[
+                # the bus on its own free port (default: port + 10000, which may not exist)
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", str(free_port()),
+                "--cluster-node-timeout", str(self.node_timeout_ms),
+                # a replica whose primary died takes over at once, however long the link was down
+                "--cluster-replica-validity-factor", "0"]).start())
+        addrs = [f"127.0.0.1:{n.port}" for n in self.nodes]
+        subprocess.run([shutil.which("redis-cli") or "redis-cli", "--cluster", "create", *addrs,
+                        "--cluster-replicas", "1", "--cluster-yes"], check=True, capture_output=True,
+                       timeout=timeout)
+        wait_until(self.healthy, timeout, interval=0.2, what="cluster state ok with a replica per primary")
+        return self
+
+    def _info(self, node: RedisServer) -> dict:
+        with node.client() as c:
+            return c.info("replication")
+
+    def healthy(self) -> bool:
+        """Every live node says cluster_state:ok and every primary has a connected replica."""
+        live = [n for n in self.nodes if n.proc and n.proc.poll() is None]
+        for n in live:
+            with n.client() as c:
+                if c.cluster("info").get("cluster_state") != "ok":
+                    return False
+        primaries = [n for n in live if self._info(n)["role"] == "master"]
+        return len(primaries) == self.primaries and all(online_replicas(self._info(p)) >= 1 for p in primaries)
+
+    def covered(self) -> bool:
+        """All slots served again (after a failover), whether or not the new primaries have replicas."""
+        live = [n for n in self.nodes if n.proc and n.proc.poll() is None]
+        for n in live:
+            with n.client() as c:
+                if c.cluster("info").get("cluster_state") != "ok":
+                    return False
+        return True
+
+    def primary_for(self, key: str) -> RedisServer:
+        """The node serving a key's slot now."""
+        live = next(n for n in self.nodes if n.proc and n.proc.poll() is None)
+        with live.client() as c:
+            slot = c.cluster("keyslot", key)
+            for start, end, primary, *_ in c.execute_command("CLUSTER", "SLOTS"):
+                if start <= slot <= end:
+                    port = int(primary[1])
+                    return next(n for n in self.nodes if n.port == port)
+        raise LookupError(key)
+
+    def stop(self) -> None:
+        for n in self.nodes:
+            n.stop()
+
+
+@dataclass
+class RedisSentinelProcs:
+    """A real Sentinel setup: one primary, one replica, three sentinels (quorum 2)."""
+
+    data_dir: Path
+    master_name: str = "mymaster"
+    down_after_ms: int = 1000
+    failover_timeout_ms: int = 5000
+    primary: RedisServer | None = None
+    replica: RedisServer | None = None
+    sentinels: list[subprocess.Popen] = field(default_factory=list)
+    sentinel_ports: list[int] = field(default_factory=list)
+
+    @property
+    def sentinel_addrs(self) -> str:
+        return ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports)
+
+    def start(self, timeout: float = 60) -> RedisSentinelProcs:
+        self.primary = RedisServer(data_dir=self.data_dir / "primary", durable=False).start()
+        self.replica = RedisServer(data_dir=self.data_dir / "replica", durable=False, extra=[
+            "--replicaof", "127.0.0.1", str(self.primary.port)]).start()
+        wait_until(lambda: online_replicas(self.primary.client().info("replication")) >= 1, timeout,
+                   what="replica connected and in sync")
+        binary = shutil.which("redis-server") or "redis-server"
+        for i in range(3):
+            port = free_port()
+            folder = self.data_dir / f"sentinel{i}"
+            folder.mkdir(parents=True, exist_ok=True)
+            conf = folder / "sentinel.conf"
+            conf.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {folder}\nlogfile {folder / 'sentinel.log'}\n"
+                f"sentinel monitor {self.master_name} 127.0.0.1 {self.primary.port} 2\n"
+                f"sentinel down-after-milliseconds {self.master_name} {self.down_after_ms}\n"
+                f"sentinel failover-timeout {self.master_name} {self.failover_timeout_ms}\n"
+                f"sentinel parallel-syncs {self.master_name} 1\n")
+            self.sentinels.append(subprocess.Popen([binary, str(conf), "--sentinel"], stdout=subprocess.DEVNULL,
+                                                   stderr=subprocess.DEVNULL))
+            self.sentinel_ports.append(port)
+        wait_until(self._sentinels_agree, timeout, interval=0.2, what="sentinels see the primary and each other")
+        return self
+
+    def _sentinels_agree(self) -> bool:
+        for port in self.sentinel_ports:
+            with redis.Redis(port=port, socket_timeout=2) as c:
+                m = c.sentinel_master(self.master_name)
+                if int(m.get("num-other-sentinels", 0)) < 2 or int(m.get("num-slaves", 0)) < 1:
+                    return False
+        return True
+
+    def current_primary_port(self) -> int:
+        with redis.Redis(port=self.sentinel_ports[0], socket_timeout=2) as c:
+            return int(c.sentinel_get_master_addr_by_name(self.master_name)[1])
+
+    def stop(self) -> None:
+        for p in self.sentinels:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        for n in (self.primary, self.replica):
+            if n is not None:
+                n.stop()
 
 
 @dataclass

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import json
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class RuntimeSettings(BaseSettings):
@@ -18,6 +20,28 @@ class RuntimeSettings(BaseSettings):
         validation_alias="REDIS_URL",
         description="Redis with the streams (REDIS_URL)",
     )
+    redis_mode: Literal["single", "sentinel", "cluster"] = Field(
+        default="single",
+        description="Redis topology: one server (REDIS_URL), Sentinel (IUB_REDIS_SENTINELS + IUB_REDIS_MASTER_NAME) "
+        "or Cluster (IUB_REDIS_CLUSTER_NODES)")
+    redis_sentinels: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description='Sentinel mode: the sentinels as host:port (JSON list or comma-separated)')
+    redis_master_name: str = Field(default="mymaster", description="Sentinel mode: the monitored master's name")
+    redis_cluster_nodes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Cluster mode: startup nodes host:port (JSON list or comma-separated)")
+    redis_password: str | None = Field(default=None, description="Password for the data nodes (Sentinel/Cluster)")
+    min_replicas_ack: int | None = Field(
+        default=None, ge=0,
+        description="A write (intake's 202, every publish) counts only once this many replicas have it (WAIT); "
+        "default: 1 in sentinel and cluster mode, 0 for single")
+    replicas_ack_timeout_ms: int = Field(default=1000, ge=10, description="How long WAIT waits for the replicas")
+    stream_shards: Literal["shared", "kommun"] | None = Field(
+        default=None,
+        description="Stream layout: one stream per kommun with a {kommun} hash tag (kommun; required in cluster "
+        "mode, its default) or one shared stream (shared; default in single and sentinel mode)")
+    kommuner: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Sharded layout: the kommuner this process serves (default: every kommun in the catalogue)")
     redis_max_connections: int = Field(default=64, ge=4, description="Connections per process (a blocking pool)")
     max_deliveries: int = Field(
         default=5, ge=1,
@@ -70,6 +94,25 @@ class RuntimeSettings(BaseSettings):
     def docs_are_public(self) -> bool:
         """Whether the API description answers without a credential (private by default in production)."""
         return self.docs_public if self.docs_public is not None else self.development()
+
+    def replicas_to_ack(self) -> int:
+        """How many replicas must hold a write before it counts (IUB_MIN_REPLICAS_ACK)."""
+        if self.min_replicas_ack is not None:
+            return self.min_replicas_ack
+        return 0 if self.redis_mode == "single" else 1
+
+    def sharded(self) -> bool:
+        """Whether streams exist once per kommun (hash-tagged)."""
+        return (self.stream_shards or ("kommun" if self.redis_mode == "cluster" else "shared")) == "kommun"
+
+    @field_validator("redis_sentinels", "redis_cluster_nodes", "kommuner", mode="before")
+    @classmethod
+    def _comma_list(cls, v: object) -> object:
+        if isinstance(v, str):
+            if v.strip().startswith("["):
+                return json.loads(v)
+            return [x.strip() for x in v.split(",") if x.strip()]
+        return v
 
     @field_validator("callback_allowed_networks")
     @classmethod

@@ -22,7 +22,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from iub_contracts.messages import DeadLetter
-from iub_contracts.streams import ALL_STREAMS, CONSUMERS, INFORMATION, dead_letter_stream
+from iub_contracts.streams import ALL_STREAMS, CONSUMERS, INFORMATION, base_of, dead_letter_stream
+from iub_runtime.replication import TopologyInfo, read_topology
 from iub_runtime.retry import retry_key
 
 DATA_FIELD = "__data__"
@@ -90,6 +91,7 @@ class StreamsSnapshot(BaseModel):
     redis_version: str | None = None
     streams: list[StreamStats]
     information: InformationStats | None = None
+    topology: TopologyInfo | None = None
 
 
 class DeadLetterEntry(BaseModel):
@@ -165,7 +167,7 @@ async def _group_stats(
     read = _get(g, "entries-read")
     stats = GroupStats(
         name=name,
-        expected=name in CONSUMERS.get(stream, ()),
+        expected=name in CONSUMERS.get(base_of(stream), ()),
         pending=pending,
         lag=undelivered + pending,
         lag_exact=exact,
@@ -193,7 +195,7 @@ async def _group_stats(
 async def read_stream(redis: Redis, stream: str, now_ms: int, lag_count_cap: int = LAG_COUNT_CAP) -> StreamStats:
     """Length, groups and dead letters of one stream (a missing stream has length 0, no groups)."""
     dlq = dead_letter_stream(stream)
-    expected = list(CONSUMERS.get(stream, ()))
+    expected = list(CONSUMERS.get(base_of(stream), ()))
     info = StreamStats(name=stream, exists=False, length=0, dead_letter_stream=dlq,
                        dead_letters=int(await redis.xlen(dlq)), missing_groups=expected)
     try:
@@ -248,11 +250,13 @@ async def read_information(redis: Redis, now_ms: int, window_s: float = INFORMAT
 async def read_snapshot(
     redis: Redis, streams: Sequence[str] = ALL_STREAMS, lag_count_cap: int = LAG_COUNT_CAP,
     information_window_s: float | None = INFORMATION_WINDOW_S,
+    replication: tuple[str, int, Sequence[str]] | None = None,
 ) -> StreamsSnapshot:
     """Stats of every stream (default: all the contract streams) at Redis server time.
 
     ``lag_count_cap`` bounds the XRANGE counting of a group's undelivered entries;
-    ``information_window_s`` (None: not read) how far back failed information is counted.
+    ``information_window_s`` (None: not read) how far back failed information is counted;
+    ``replication`` (mode, IUB_MIN_REPLICAS_ACK, kommuner; None: not read) adds the primaries and replicas.
     """
     now_ms = await server_now_ms(redis)
     try:
@@ -266,6 +270,7 @@ async def read_snapshot(
         streams=[await read_stream(redis, s, now_ms, lag_count_cap) for s in streams],
         information=None if information_window_s is None else await read_information(
             redis, now_ms, information_window_s, lag_count_cap),
+        topology=None if replication is None else await read_topology(redis, *replication),
     )
 
 
@@ -356,4 +361,8 @@ def evaluate(snapshot: StreamsSnapshot, thresholds: Thresholds) -> list[Violatio
             check(s.name, g.name, "pending", g.pending, thresholds.max_pending)
             check(s.name, g.name, "lag", g.lag, thresholds.max_lag)
             check(s.name, g.name, "oldest_pending_s", g.oldest_pending_age_s, thresholds.max_oldest_pending_s)
+    if snapshot.topology is not None:  # a primary that cannot get a write acknowledged: 503 for its kommuner
+        for shard in snapshot.topology.short_of_replicas():
+            out.append(Violation(stream=f"redis {shard.primary}", metric="replicas_missing",
+                                 value=snapshot.topology.min_replicas_ack - shard.in_sync, limit=0))
     return out

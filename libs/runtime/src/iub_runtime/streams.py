@@ -22,14 +22,20 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from iub_contracts.messages import DeadLetter
-from iub_contracts.streams import CONSUMERS, dead_letter_stream
+from iub_contracts.streams import CONSUMERS, base_of, dead_letter_stream, keyed, shard_of
+from iub_runtime.topology import execute_acked
 
 DATA_FIELD = "__data__"  # FastStream reads a raw JSON body from this field
 
-# KEYS[1] dedupe key (may be ''), KEYS[2] stream; ARGV[1] ttl s, ARGV[2] minid, ARGV[3] data
+# KEYS[1] dedupe key (the stream itself for none: a cluster needs every key in one slot), KEYS[2] stream;
+# ARGV[1] ttl s, ARGV[2] minid, ARGV[3] data
 _PUBLISH_ONCE = """
-if KEYS[1] ~= '' then
-  if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return false end
+if KEYS[1] ~= KEYS[2] then
+  if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+    -- a write even so: a WAIT after it then covers the earlier publish too (replication is in order)
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+    return false
+  end
 end
 return redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[2], '*', '__data__', ARGV[3])
 """
@@ -127,7 +133,7 @@ async def mark_alive(redis: Redis, ttl_s: int) -> None:
     await redis.set(ALIVE_KEY.format(base=consumer_name()), "1", ex=ttl_s)
 
 
-async def forget_dead_consumers(redis: Redis) -> int:
+async def forget_dead_consumers(redis: Redis, streams: Iterable[str] | None = None) -> int:
     """Delete, over every contract group, the consumers of dead processes that have nothing pending.
 
     A process is dead when its pid is gone (this host) or its heartbeat key expired (any host:
@@ -135,8 +141,8 @@ async def forget_dead_consumers(redis: Redis) -> int:
     since on 7.0 it counts from the last delivery, so a quiet live consumer looks idle.
     """
     removed = 0
-    for stream, groups in CONSUMERS.items():
-        for group in groups:
+    for stream in (streams if streams is not None else CONSUMERS):
+        for group in CONSUMERS.get(base_of(stream), ()):
             try:
                 consumers = await redis.xinfo_consumers(stream, group)
             except ResponseError:  # the stream or group does not exist (yet)
@@ -197,33 +203,40 @@ def minid_for(retention_s: float, now_ms: int | None = None) -> str:
 
 
 class StreamWriter:
-    """Publishes contract messages, exactly once per dedupe key, trimming by retention."""
+    """Publishes contract messages, exactly once per dedupe key, trimming by retention.
 
-    def __init__(self, redis: Redis, *, retention_s: float, dedupe_ttl_s: float) -> None:
+    With ``replicas`` > 0 a publish returns only once that many replicas have it (WAIT on the
+    same connection), else it raises ``ReplicasNotAcked`` and the caller retries (the dedupe key
+    makes the retry safe).
+    """
+
+    def __init__(self, redis: Redis, *, retention_s: float, dedupe_ttl_s: float, replicas: int = 0,
+                 ack_timeout_ms: int = 1000) -> None:
         self._redis = redis
         self._retention_s = retention_s
         self._ttl = int(dedupe_ttl_s)
-        self._script = redis.register_script(_PUBLISH_ONCE)
+        self.replicas = replicas
+        self.ack_timeout_ms = ack_timeout_ms
+
+    @staticmethod
+    def once_key(stream: str, once_key: str) -> str:
+        """The dedupe key of a publish, beside its stream (same cluster slot)."""
+        return keyed(f"iub:once:{once_key}", shard_of(stream))
 
     async def publish(self, stream: str, message: BaseModel, *, once_key: str | None = None) -> str | None:
         """XADD the message; with once_key, only if that key was never published. Returns the id or None."""
-        data = message.model_dump_json()
-        key = f"iub:once:{once_key}" if once_key else ""
-        res = await self._script(keys=[key, stream], args=[self._ttl, minid_for(self._retention_s), data])
-        if res is None:
-            return None
-        return res.decode() if isinstance(res, bytes) else str(res)
+        [res] = await self.publish_many([(stream, message, once_key)])
+        return res
 
     async def publish_many(self, items: Sequence[tuple[str, BaseModel, str | None]]) -> list[str | None]:
         """Pipelined publish of several messages (stream, message, once_key)."""
+        if not items:
+            return []
         minid = minid_for(self._retention_s)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for stream, message, once_key in items:
-                key = f"iub:once:{once_key}" if once_key else ""
-                await self._script(
-                    keys=[key, stream], args=[self._ttl, minid, message.model_dump_json()], client=pipe
-                )
-            results = await pipe.execute()
+        commands = [("EVAL", _PUBLISH_ONCE, 2, self.once_key(stream, once_key) if once_key else stream, stream,
+                     self._ttl, minid, message.model_dump_json()) for stream, message, once_key in items]
+        results = await execute_acked(self._redis, commands, [s for s, _, _ in items], self.replicas,
+                                      self.ack_timeout_ms)
         return [None if r is None else (r.decode() if isinstance(r, bytes) else str(r)) for r in results]
 
 

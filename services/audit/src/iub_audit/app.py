@@ -147,7 +147,7 @@ def create_api(settings: AuditSettings | None = None, registry: ClientRegistry |
     @api.get("/health", tags=["drift"], responses={503: {"description": "Redis or a consumer group is missing"}})
     async def health() -> JSONResponse:
         """Broker reachable and consumer groups present (no credential needed)."""
-        h = await check_health(svc.rt.redis)
+        h = await check_health(svc.rt.redis, svc.rt.group_pairs())
         return JSONResponse(h, status_code=200 if h["ok"] else 503)
 
     operator = [] if registry is None and settings.development() else [Depends(guard.require(Operation.OPS_READ))]

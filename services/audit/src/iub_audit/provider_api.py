@@ -214,8 +214,8 @@ async def record_provider_facts(svc: Any, who: ClientConfig, case_id: str, body:
                           [FieldProblem(field="event_id", problem="redan använt")])
         revision, duplicate = int(seen["revision"]), True
     # once per event id: a retry after a lost answer (or a crash before this publish) hands it on once
-    await svc.rt.writer.publish(streams.PROVIDER_FACTS, facts_message(row, body, revision, now),
-                                once_key=f"provider-facts:{body.event_id}")
+    await svc.rt.writer.publish(svc.rt.stream(streams.PROVIDER_FACTS, row.kommun),
+                                facts_message(row, body, revision, now), once_key=f"provider-facts:{body.event_id}")
     log.info("provider_facts_recorded", client_id=who.id, level=row.level, revision=revision, duplicate=duplicate,
              villkor=len(body.villkor), consents=len(body.consents))
     return FactsAccepted(case_id=uuid.UUID(row.case_id), event_id=body.event_id, revision=revision,

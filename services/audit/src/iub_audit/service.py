@@ -35,6 +35,7 @@ from iub_runtime import metrics
 from iub_runtime.consumer import Later, Runtime, make_canonical_log_middleware, register_consumer
 from iub_runtime.health import serve_health
 from iub_runtime.pii import redact_all
+from iub_runtime.topology import make_broker
 
 log = structlog.get_logger("iub.audit")
 
@@ -103,6 +104,7 @@ class AuditService:
 
 def _dead_letter(stream: str, msg: DecisionMade | InformationGiven, refused: Refused, rt: Runtime, step: str):
     """A refused record goes to operators (payload masked); the reason names no person."""
+    stream = rt.stream(stream, msg.kommun)
     letter = DeadLetter(stream=stream, group=streams.GROUP_AUDIT, entry_id=f"request:{msg.request_id}",
                         deliveries=1, error_type=refused.error_type, dead_lettered_at=rt.clock(),
                         payload=redact_all(msg.model_dump_json()))
@@ -129,7 +131,10 @@ async def decided_marks(rt: Runtime, request_ids: list[str]) -> dict[str, str]:
     """request id → level (or 'refused') of the decisions already documented."""
     if not request_ids or rt.redis is None:
         return {}
-    raw = await rt.redis.mget([DECIDED_KEY.format(request_id=r) for r in request_ids])
+    async with rt.redis.pipeline(transaction=False) as pipe:  # not MGET: the keys span cluster slots
+        for r in request_ids:
+            pipe.get(DECIDED_KEY.format(request_id=r))
+        raw = await pipe.execute()
     return {r: v.decode() for r, v in zip(request_ids, raw, strict=True) if v is not None}
 
 
@@ -195,7 +200,7 @@ def build_service(settings: AuditSettings | None = None) -> AuditService:
     """The broker with both consumers registered; nothing is connected until ``open``."""
     settings = settings or AuditSettings()
     rt = Runtime(settings=settings, service="audit")
-    broker = RedisBroker(settings.redis_url, logger=None, middlewares=[make_canonical_log_middleware(rt)])
+    broker = make_broker(settings, logger=None, middlewares=[make_canonical_log_middleware(rt)])
     svc = AuditService(settings=settings, rt=rt, broker=broker)
 
     async def on_decisions_made(msgs: list[DecisionMade]) -> list[dict]:

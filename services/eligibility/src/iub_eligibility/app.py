@@ -7,7 +7,6 @@ from pathlib import Path
 
 import structlog
 from faststream import FastStream
-from faststream.redis import RedisBroker
 from faststream.redis.prometheus import RedisPrometheusMiddleware
 from faststream.specification import AsyncAPI
 from prometheus_client import REGISTRY
@@ -23,6 +22,7 @@ from iub_runtime import history, metrics
 from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
 from iub_runtime.health import serve_health
 from iub_runtime.logging import configure_logging
+from iub_runtime.topology import make_broker
 
 log = structlog.get_logger("iub.eligibility")
 
@@ -32,7 +32,7 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
     settings = settings or EligibilitySettings()
     configure_logging("eligibility", json=settings.log_json, level=settings.log_level)
     rt = Runtime(settings=settings, service="eligibility")
-    broker = RedisBroker(settings.redis_url, logger=None, middlewares=[
+    broker = make_broker(settings, logger=None, middlewares=[
         make_canonical_log_middleware(rt), RedisPrometheusMiddleware(registry=REGISTRY, app_name="eligibility")])
     catalog_dir = Path(settings.catalog_dir) if settings.catalog_dir else default_catalog_dir()
     state: dict = {}
@@ -53,7 +53,8 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
         """Decide each request and publish the decisions once each, pipelined."""
         ends = await asyncio.gather(*(_history(m) for m in msgs))
         made = [evaluate_request(state["catalog"], m, rt.clock(), e or ()) for m, e in zip(msgs, ends, strict=True)]
-        await rt.writer.publish_many([(streams.DECISIONS, d, f"eligibility:{d.request_id}") for d in made])
+        await rt.writer.publish_many([(rt.stream(streams.DECISIONS, d.kommun), d, f"eligibility:{d.request_id}")
+                                      for d in made])
         fields = []
         for d in made:
             outcome = d.decision.outcome.value if d.decision else f"error:{d.error.code.value}"
@@ -68,17 +69,20 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
         """Decide each case again after a provider's villkor and consent facts: a revision, published once."""
         ends = await asyncio.gather(*(_history(m) for m in msgs))
         made = [evaluate_revision(state["catalog"], m, rt.clock(), e or ()) for m, e in zip(msgs, ends, strict=True)]
-        await rt.writer.publish_many([(streams.REVISIONS, d, f"eligibility:{d.case_id}:r{d.revision}") for d in made])
+        await rt.writer.publish_many([(rt.stream(streams.REVISIONS, d.kommun), d,
+                                       f"eligibility:{d.case_id}:r{d.revision}") for d in made])
         return [{"outcome_detail": d.decision.outcome.value if d.decision else f"error:{d.error.code.value}",
                  "revision": d.revision} for d in made]
 
     register_consumer(broker, rt, stream=streams.PROVIDER_FACTS, group=streams.GROUP_ELIGIBILITY,
                       model=ProviderFactsRecorded, handle_batch=on_provider_facts,
                       description="Decide a case again after a provider's villkor and consent facts")
-    broker.publisher(streams.REVISIONS, title=streams.REVISIONS, schema=DecisionMade,
-                     description="A revision of a decision after a provider's facts (the earlier one is kept)")
-    broker.publisher(streams.DECISIONS, title=streams.DECISIONS, schema=DecisionMade,
-                     description="The decision (or decision error) for each request")
+    broker.publisher(rt.all_streams((streams.REVISIONS,))[0], title=streams.REVISIONS, schema=DecisionMade,
+                     description="A revision of a decision after a provider's facts (the earlier one is kept)."
+                     + streams.pattern_note(streams.REVISIONS))
+    broker.publisher(rt.all_streams((streams.DECISIONS,))[0], title=streams.DECISIONS, schema=DecisionMade,
+                     description="The decision (or decision error) for each request."
+                     + streams.pattern_note(streams.DECISIONS))
 
     app = FastStream(broker, logger=None, specification=AsyncAPI(title="iub eligibility", version="1"))
 

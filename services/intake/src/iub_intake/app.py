@@ -11,7 +11,6 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
-from faststream.redis import RedisBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -36,6 +35,7 @@ from iub_runtime.auth import ClientRegistry, Operation
 from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
 from iub_runtime.health import check_health, serve_health
 from iub_runtime.logging import configure_logging
+from iub_runtime.topology import make_broker
 
 log = structlog.get_logger("iub.intake")
 
@@ -59,24 +59,25 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
                     dev=dev_client(settings) if registry is None else None)
     if resolver is not None:  # tests: names resolved without DNS
         intake.resolver = resolver
-    broker = RedisBroker(settings.redis_url, logger=None, middlewares=[make_canonical_log_middleware(rt)])
+    broker = make_broker(settings, logger=None, middlewares=[make_canonical_log_middleware(rt)])
     catalog_dir = Path(settings.catalog_dir) if settings.catalog_dir else default_catalog_dir()
 
     async def on_decisions_made(msgs: list[DecisionMade]) -> None:
         """Keep the decisions for GET /v1/requests/{id}."""
-        await record_many(rt.redis, decisions=msgs)
+        await record_many(rt.redis, decisions=msgs, sharded=settings.sharded())
 
     async def on_information_given(msgs: list[InformationGiven]) -> None:
         """Keep the information as delivered for GET /v1/requests/{id} (the polling channel)."""
-        await record_many(rt.redis, information=msgs)
+        await record_many(rt.redis, information=msgs, sharded=settings.sharded())
 
     register_consumer(broker, rt, stream=streams.DECISIONS, group=streams.GROUP_INTAKE, model=DecisionMade,
                       handle_batch=on_decisions_made, description="Request status: decided")
     register_consumer(broker, rt, stream=streams.INFORMATION, group=streams.GROUP_INTAKE,
                       model=InformationGiven, handle_batch=on_information_given,
                       description="Request status: information given")
-    broker.publisher(streams.REQUESTS, title=streams.REQUESTS, schema=None,
-                     description="Requests accepted by intake (RequestReceived)")
+    broker.publisher(rt.all_streams((streams.REQUESTS,))[0], title=streams.REQUESTS, schema=None,
+                     description="Requests accepted by intake (RequestReceived)."
+                     + streams.pattern_note(streams.REQUESTS))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -127,7 +128,7 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
     @api.get("/health", tags=["drift"], responses={503: {"description": "Redis or a consumer group is missing"}})
     async def health() -> JSONResponse:
         """Broker reachable and consumer groups present (no credential needed)."""
-        h = await check_health(rt.redis)
+        h = await check_health(rt.redis, rt.group_pairs())
         return JSONResponse(h, status_code=200 if h["ok"] else 503)
 
     operator = [Depends(require(Operation.OPS_READ, browser=True))]
@@ -150,7 +151,10 @@ def create_api(settings: IntakeSettings | None = None, registry: ClientRegistry 
     for module in (catalog, requests, preview, telephony):
         api.include_router(module.router)
     # the operator dashboard: read-only, operator credential (Basic in a browser: password = API key)
-    api.include_router(build_ops_router(lambda: rt.redis, require(Operation.OPS_READ, browser=True)),
+    api.include_router(build_ops_router(lambda: rt.redis, require(Operation.OPS_READ, browser=True),
+                                        streams=rt.all_streams,
+                                        replication=lambda: (settings.redis_mode, settings.replicas_to_ack(),
+                                                             [s for s in rt.shards if s])),
                        responses=problem_responses(401, 403, 413, 429, 503))
 
     def openapi() -> dict[str, Any]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from iub_contracts.streams import keyed
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -30,9 +32,9 @@ def body_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def redis_key(client_id: str, key: str) -> str:
-    """Where a client's key lives (the key itself is hashed: it is the client's free text)."""
-    return f"iub:idem:{client_id}:{hashlib.sha256(key.encode()).hexdigest()}"
+def redis_key(client_id: str, key: str, shard: str | None = None) -> str:
+    """Where a client's key lives (hashed: it is the client's free text), beside the kommun's stream."""
+    return keyed(f"iub:idem:{client_id}:{hashlib.sha256(key.encode()).hexdigest()}", shard)
 
 
 def done_value(digest: str, request_id: str) -> str:
@@ -52,14 +54,14 @@ def interpret(raw: bytes | str | None, digest: str) -> Claim:
     return Claim("replay" if state == "done" else "in_flight", stored_id)
 
 
-async def lookup(redis: Redis, client_id: str, key: str, digest: str) -> Claim:
+async def lookup(redis: Redis, client_id: str, key: str, digest: str, shard: str | None = None) -> Claim:
     """What the key already stands for, without claiming anything."""
-    return interpret(await redis.get(redis_key(client_id, key)), digest)
+    return interpret(await redis.get(redis_key(client_id, key, shard)), digest)
 
 
-def done_mark(client_id: str, key: str, digest: str, request_id: str) -> tuple[str, str]:
+def done_mark(client_id: str, key: str, digest: str, request_id: str, shard: str | None = None) -> tuple[str, str]:
     """The Redis key and value that mark a key done (written atomically with the XADD)."""
-    return redis_key(client_id, key), done_value(digest, request_id)
+    return redis_key(client_id, key, shard), done_value(digest, request_id)
 
 
 async def remember(redis: Redis, client_id: str, key: str, digest: str, request_id: str, ttl_s: int) -> Claim:

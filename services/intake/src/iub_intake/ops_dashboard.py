@@ -111,6 +111,24 @@ function renderCoverage(data) {
   }));
   document.getElementById("no-coverage").hidden = Boolean(c);
 }
+function renderTopology(data) {
+  const t = data.topology;
+  const body = document.querySelector("#topology tbody");
+  document.getElementById("topology-need").textContent = t ? String(t.min_replicas_ack) : "\u2014";
+  const rows = [];
+  for (const s of (t ? t.shards : [])) {
+    const short = s.replicas.filter(r => r.state === "online").length < t.min_replicas_ack;
+    for (const [i, r] of (s.replicas.length ? s.replicas : [null]).entries()) {
+      const tr = document.createElement("tr");
+      if (short) tr.className = "bad";
+      tr.append(td(i ? "" : s.primary), td(i ? "" : String(s.offset), "n"), td(i ? "" : s.kommuner.join(", ")),
+                td(r ? r.address : "(none)", r ? "" : "bad"), td(r ? r.state : ""),
+                td(r ? String(r.offset) : "", "n"), td(r ? String(r.behind) : "", "n"));
+      rows.push(tr);
+    }
+  }
+  body.replaceChildren(...rows);
+}
 async function refresh() {
   const state = document.getElementById("state");
   try {
@@ -121,6 +139,7 @@ async function refresh() {
     renderDeadLetters(data);
     renderInformation(data);
     renderCoverage(data);
+    renderTopology(data);
     state.className = data.ok ? "ok" : "error";
     state.textContent = "Updated " + data.taken_at + " (Redis " + data.redis_version + ") \\u2014 " +
       (data.ok ? "within limits" : data.violations.map(v => v.text).join("; "));
@@ -145,6 +164,9 @@ PAGE = """<!doctype html>
 <table id="information"><thead><tr><th>delivered</th><th>failed</th></tr></thead>
 <tbody><tr><td id="information-delivered" class="n"></td>
 <td id="information-failed" class="n"></td></tr></tbody></table>
+<h2>Redis: primaries and replicas (a write needs <span id="topology-need"></span>)</h2>
+<table id="topology"><thead><tr><th>primary</th><th>offset</th><th>kommuner</th><th>replica</th><th>state</th>
+<th>replica offset</th><th>behind (bytes)</th></tr></thead><tbody></tbody></table>
 <h2>Streams</h2>
 <table id="streams"><thead><tr><th>stream</th><th>length</th><th>dead letters</th><th>group</th>
 <th>pending</th><th>waiting (retried)</th><th>lag</th><th>oldest pending</th><th>consumers (idle)</th></tr></thead>
@@ -177,16 +199,19 @@ def render_page(refresh_s: float) -> str:
     return PAGE.format(style=STYLE, script=SCRIPT, refresh_ms=int(refresh_s * 1000))
 
 
-async def read_status(redis: Redis, thresholds: Thresholds, dead_letters: int = 10) -> dict[str, Any]:
-    """Streams, crossed limits and the last dead letters (metadata only, no payloads)."""
-    snapshot = await read_snapshot(redis, ALL_STREAMS)
+async def read_status(redis: Redis, thresholds: Thresholds, dead_letters: int = 10,
+                      streams: list[str] | None = None,
+                      replication: tuple[str, int, list[str]] | None = None) -> dict[str, Any]:
+    """Streams, the primaries and replicas, crossed limits and the last dead letters (metadata only)."""
+    streams = streams or list(ALL_STREAMS)
+    snapshot = await read_snapshot(redis, streams, replication=replication)
     violations = evaluate(snapshot, thresholds)
     letters = [
         {"dlq_stream": e.dlq_stream, "dlq_id": e.dlq_id,
          **(e.letter.model_dump(mode="json", exclude={"payload"}) if e.letter else
             {"stream": e.dlq_stream, "group": "?", "entry_id": "?", "deliveries": 0,
              "error_type": "(not a dead letter)", "dead_lettered_at": None})}
-        for e in await read_dead_letters(redis, ALL_STREAMS, dead_letters)
+        for e in await read_dead_letters(redis, streams, dead_letters)
     ]
     return {
         "ok": not violations,
@@ -204,6 +229,8 @@ def build_ops_router(
     *,
     thresholds: Thresholds | None = None,
     refresh_s: float = 5.0,
+    streams: Callable[[], list[str]] | None = None,
+    replication: Callable[[], tuple[str, int, list[str]]] | None = None,
 ) -> APIRouter:
     """GET /ops and GET /ops/status.json; ``get_redis`` and ``authorize`` are FastAPI dependencies."""
     router = APIRouter(prefix="/ops", tags=["ops"], dependencies=[Depends(authorize)])
@@ -220,6 +247,8 @@ def build_ops_router(
     @router.get("/status.json")
     async def ops_status(redis: Redis = Depends(get_redis)) -> JSONResponse:
         """Streams, consumer groups, crossed limits and the last dead letters."""
-        return JSONResponse(await read_status(redis, limits), headers=NO_STORE)
+        return JSONResponse(await read_status(redis, limits, streams=streams() if streams else None,
+                                              replication=replication() if replication else None),
+                            headers=NO_STORE)
 
     return router

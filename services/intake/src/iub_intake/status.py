@@ -11,28 +11,35 @@ from iub_contracts import streams
 from iub_contracts.api import DeliveryIn
 from iub_contracts.messages import DELIVERY_TARGET_KEY, DecisionMade, InformationGiven, RequestReceived
 from iub_runtime.streams import DATA_FIELD, minid_for
+from iub_runtime.topology import execute_acked
 
 
-def _key(request_id: str) -> str:
-    return f"iub:request:{request_id}"
+def _key(request_id: str, shard: str | None = None) -> str:
+    """The status row of a request, beside its kommun's streams when they are sharded."""
+    return streams.keyed(f"iub:request:{request_id}", shard)
 
 
 # the delivery target kept at intake, under the opaque handle the stream carries; notify reads it
 # and deletes it once the information is given (it never outlives the stream retention)
 DELIVERY_KEY = DELIVERY_TARGET_KEY
 
-# KEYS[1] idempotency key ('' for none), KEYS[2] status row, KEYS[3] stream, KEYS[4] delivery key ('' for none)
+# KEYS[1] idempotency key, KEYS[2] status row, KEYS[3] stream, KEYS[4] delivery key (KEYS[1] and KEYS[4] are the
+# stream itself for none: in a cluster every key of a script must be in one slot)
 # ARGV[1] idempotency value, ARGV[2] its ttl, ARGV[3] row ttl, ARGV[4] minid, ARGV[5] data field, ARGV[6] data,
 # ARGV[7] delivery target, ARGV[8..] row fields.
 # One script: the key check, the 'done' mark, the delivery target, the status row and the XADD happen
 # together or not at all.
 _ACCEPT = """
-if KEYS[1] ~= '' then
+if KEYS[1] ~= KEYS[3] then
   local taken = redis.call('GET', KEYS[1])
-  if taken then return {0, taken} end
+  if taken then
+    -- a write even so: the WAIT after this script then covers the first call's writes too
+    redis.call('EXPIRE', KEYS[1], ARGV[2])
+    return {0, taken}
+  end
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 end
-if KEYS[4] ~= '' then redis.call('SET', KEYS[4], ARGV[7], 'EX', ARGV[3]) end
+if KEYS[4] ~= KEYS[3] then redis.call('SET', KEYS[4], ARGV[7], 'EX', ARGV[3]) end
 redis.call('HSET', KEYS[2], unpack(ARGV, 8))
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 return {1, redis.call('XADD', KEYS[3], 'MINID', '~', ARGV[4], '*', ARGV[5], ARGV[6])}
@@ -49,13 +56,15 @@ class KeyTaken(Exception):
 
 async def accept_request(
     redis: Redis, req: RequestReceived, *, retention_s: float, also_set: tuple[str, str, int] | None = None,
-    target: DeliveryIn | None = None,
+    target: DeliveryIn | None = None, shard: str | None = None, replicas: int = 0, ack_timeout_ms: int = 1000,
 ) -> str:
     """Write the status row and XADD the request in one Lua script; returns the stream entry id.
 
     ``also_set`` (key, value, ttl) is the idempotency 'done' mark: written in the same script only
     if the key is still free, else nothing is written and ``KeyTaken`` carries the stored value.
     ``target`` (callback URL or call reference) is kept under the request's delivery handle.
+    Every key sits beside the kommun's stream (``shard``: one cluster slot). With ``replicas`` > 0
+    it returns only once that many replicas hold the write (WAIT), else ``ReplicasNotAcked`` (→ 503).
     """
     row = {
         "kommun": req.kommun,
@@ -65,13 +74,17 @@ async def accept_request(
     }
     key, value, ttl = also_set if also_set is not None else ("", "", 0)
     keep_target = target is not None and bool(req.delivery.handle)
-    delivery_key = DELIVERY_KEY.format(handle=req.delivery.handle) if keep_target else ""
+    delivery_key = streams.keyed(DELIVERY_KEY.format(handle=req.delivery.handle), shard) if keep_target else ""
     target_json = target.model_dump_json(exclude_none=True) if keep_target else ""
-    ok, result = await redis.eval(
-        _ACCEPT, 4, key, _key(str(req.request_id)), streams.REQUESTS, delivery_key,
-        value, ttl, int(retention_s), minid_for(retention_s), DATA_FIELD, req.model_dump_json(), target_json,
-        *[x for kv in row.items() for x in kv],
-    )
+    stream = streams.named(streams.REQUESTS, shard)
+    keys = [key or stream, _key(str(req.request_id), shard), stream, delivery_key or stream]
+    args = [value, ttl, int(retention_s), minid_for(retention_s), DATA_FIELD, req.model_dump_json(), target_json,
+            *[x for kv in row.items() for x in kv]]
+    if replicas > 0:
+        [(ok, result)] = await execute_acked(redis, [("EVAL", _ACCEPT, 4, *keys, *args)], [stream], replicas,
+                                             ack_timeout_ms)
+    else:
+        ok, result = await redis.eval(_ACCEPT, 4, *keys, *args)
     text = result.decode() if isinstance(result, bytes) else str(result)
     if not ok:
         raise KeyTaken(text)
@@ -107,43 +120,31 @@ def _information_update(msg: InformationGiven) -> tuple[str, dict[str, str]]:
     return _UPDATE_IF_EXISTS, fields
 
 
-async def _update(redis: Redis, request_id: str, fields: dict[str, str]) -> bool:
-    args = [x for kv in fields.items() for x in kv]
-    return bool(await redis.eval(_UPDATE_IF_EXISTS, 1, _key(request_id), *args))
-
-
-async def record_decision(redis: Redis, msg: DecisionMade) -> bool:
-    """Store the decision (or error) for GET /v1/requests/{id}; False when the row is gone."""
-    field = "decision" if msg.decision else "decision_error"
-    value = (msg.decision or msg.error).model_dump_json()
-    return await _update(redis, str(msg.request_id), {field: value})
-
-
-async def record_information(redis: Redis, msg: InformationGiven) -> bool:
-    """Store the information text as delivered; False when the row is gone."""
-    script, fields = _information_update(msg)
-    return bool(await redis.eval(script, 1, _key(str(msg.request_id)), *[x for kv in fields.items() for x in kv]))
-
-
 async def record_many(
-    redis: Redis, decisions: list[DecisionMade] = (), information: list[InformationGiven] = ()
+    redis: Redis, decisions: list[DecisionMade] = (), information: list[InformationGiven] = (),
+    *, sharded: bool = False,
 ) -> None:
     """Store a batch of decisions and information texts in one pipelined round trip."""
     async with redis.pipeline(transaction=False) as pipe:
         for msg in decisions:
             field = "decision" if msg.decision else "decision_error"
             fields = {field: (msg.decision or msg.error).model_dump_json()}
-            pipe.eval(_UPDATE_IF_EXISTS, 1, _key(str(msg.request_id)), *[x for kv in fields.items() for x in kv])
+            key = _key(str(msg.request_id), msg.kommun if sharded else None)
+            pipe.eval(_UPDATE_IF_EXISTS, 1, key, *[x for kv in fields.items() for x in kv])
         for msg in information:
             script, fields = _information_update(msg)
-            pipe.eval(script, 1, _key(str(msg.request_id)), *[x for kv in fields.items() for x in kv])
+            key = _key(str(msg.request_id), msg.kommun if sharded else None)
+            pipe.eval(script, 1, key, *[x for kv in fields.items() for x in kv])
         await pipe.execute()
 
 
-async def read_status(redis: Redis, request_id: str) -> dict | None:
-    """The status view of a request, or None."""
-    raw = await redis.hgetall(_key(request_id))
-    row = {k.decode(): v.decode() for k, v in raw.items()}
+async def read_status(redis: Redis, request_id: str, shards: list[str | None] | None = None) -> dict | None:
+    """The status view of a request, or None (sharded: looked up in every kommun's slot, one pipeline)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for shard in shards or [None]:
+            pipe.hgetall(_key(request_id, shard))
+        rows = await pipe.execute()
+    row = next(({k.decode(): v.decode() for k, v in raw.items()} for raw in rows if raw and b"kommun" in raw), {})
     if "kommun" not in row:  # no row, or a fragment no request of ours left
         return None
     info_status = row.get("information_status")

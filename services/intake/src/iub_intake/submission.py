@@ -18,6 +18,7 @@ from iub_intake.problems import ProblemError
 from iub_intake.status import KeyTaken, accept_request
 from iub_runtime import metrics, urlpolicy
 from iub_runtime.auth import ClientConfig, Operation
+from iub_runtime.topology import execute_acked
 
 log = structlog.get_logger("iub.intake")
 
@@ -76,6 +77,20 @@ async def claim(intake: Intake, once: OnceKey, request_id: uuid.UUID) -> Submitt
     return None if c.state == "new" else _earlier(c, once)
 
 
+async def confirm_replicated(intake: Intake, key: str) -> None:
+    """A replayed answer is given only once the first call's writes reached the replicas too.
+
+    The first call may have been told 503 because WAIT timed out while its writes stayed on the
+    primary; a write to the same slot (the key's TTL renewed) followed by WAIT covers them, since
+    replication keeps order.
+    """
+    replicas = intake.settings.replicas_to_ack()
+    if replicas <= 0:
+        return
+    await execute_acked(intake.rt.redis, [("EXPIRE", key, int(intake.settings.idempotency_ttl_hours * 3600))],
+                        [key], replicas, intake.settings.replicas_ack_timeout_ms)
+
+
 async def check_callback_addresses(intake: Intake, body: RequestIn, prefixes: list[str] | None) -> None:
     """422 unless every address the callback host resolves to may be reached (no SSRF)."""
     d = body.delivery
@@ -97,8 +112,10 @@ async def submit(intake: Intake, body: RequestIn, client: ClientConfig, op: Oper
     check_kommun(client, op, body.kommun)
     pnr = personnummer_of(body.facts.personnummer)
     request_id = uuid.uuid4()
+    shard = intake.rt.shard(body.kommun)
     if once is not None and (earlier := _earlier(
-            await idem.lookup(intake.rt.redis, once.scope, once.key, once.digest), once)) is not None:
+            await idem.lookup(intake.rt.redis, once.scope, once.key, once.digest, shard), once)) is not None:
+        await confirm_replicated(intake, idem.redis_key(once.scope, once.key, shard))
         return earlier
     redis = intake.rt.redis
     ttl = int(intake.settings.idempotency_ttl_hours * 3600)
@@ -109,10 +126,14 @@ async def submit(intake: Intake, body: RequestIn, client: ClientConfig, op: Oper
     if isinstance(result, Refusal):
         raise refusal_error(result)
     await check_callback_addresses(intake, body, prefixes)
-    done = None if once is None else (*idem.done_mark(once.scope, once.key, once.digest, str(request_id)), ttl)
+    done = None if once is None else (*idem.done_mark(once.scope, once.key, once.digest, str(request_id), shard),
+                                      ttl)
     try:
+        # 202 only once IUB_MIN_REPLICAS_ACK replicas hold it: else ReplicasNotAcked → 503 with Retry-After
         await accept_request(redis, result.request, retention_s=intake.settings.stream_retention_hours * 3600,
-                             also_set=done, target=result.delivery_target)
+                             also_set=done, target=result.delivery_target, shard=shard,
+                             replicas=intake.settings.replicas_to_ack(),
+                             ack_timeout_ms=intake.settings.replicas_ack_timeout_ms)
     except KeyTaken as taken:  # a concurrent call with the same key won the race
         assert once is not None
         earlier = _earlier(idem.interpret(taken.value, once.digest), once)

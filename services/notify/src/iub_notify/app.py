@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 import structlog
 from faststream import FastStream
-from faststream.redis import RedisBroker
 from faststream.redis.prometheus import RedisPrometheusMiddleware
 from faststream.specification import AsyncAPI
 from prometheus_client import REGISTRY
@@ -27,6 +26,7 @@ from iub_runtime.health import serve_health
 from iub_runtime.logging import configure_logging
 from iub_runtime.retry import Backoff
 from iub_runtime.signing import require_secret
+from iub_runtime.topology import make_broker
 
 log = structlog.get_logger("iub.notify")
 
@@ -47,6 +47,7 @@ def build_notifier(rt: Runtime, settings: NotifySettings, client: httpx.AsyncCli
         },
         ledger=ledger,
         clock=rt.clock,
+        sharded=settings.sharded(),
         retries=settings.delivery_retries,
         backoff=Backoff(settings.delivery_base_delay_s, settings.delivery_max_delay_s),
     )
@@ -66,7 +67,7 @@ def create_app(settings: NotifySettings | None = None) -> FastStream:
     # httpx logs every request URL at INFO; a callback URL may identify a person
     logging.getLogger("httpx").setLevel(logging.WARNING)
     rt = Runtime(settings=settings, service="notify")
-    broker = RedisBroker(settings.redis_url, logger=None, middlewares=[
+    broker = make_broker(settings, logger=None, middlewares=[
         make_canonical_log_middleware(rt), RedisPrometheusMiddleware(registry=REGISTRY, app_name="notify")])
     catalog_dir = Path(settings.catalog_dir) if settings.catalog_dir else default_catalog_dir()
     state: dict = {}
@@ -86,9 +87,11 @@ def create_app(settings: NotifySettings | None = None) -> FastStream:
     register_consumer(broker, rt, stream=streams.REVISIONS, group=streams.GROUP_NOTIFY, model=DecisionMade,
                       handle=on_revision, concurrency=settings.delivery_concurrency,
                       description="Inform again when a revision changed the outcome")
-    broker.publisher(streams.INFORMATION, title=streams.INFORMATION, schema=InformationGiven,
-                     description="Proof that the information was given (no personal data)")
-    broker.publisher(streams.dead_letter_stream(streams.DECISIONS), title="notify delivery failures",
+    broker.publisher(rt.all_streams((streams.INFORMATION,))[0], title=streams.INFORMATION, schema=InformationGiven,
+                     description="Proof that the information was given (no personal data)."
+                     + streams.pattern_note(streams.INFORMATION))
+    failures = streams.dead_letter_stream(rt.all_streams((streams.DECISIONS,))[0])
+    broker.publisher(failures, title="notify delivery failures",
                      schema=DeadLetter, description="Information that could not be delivered after its retries")
 
     app = FastStream(broker, logger=None, specification=AsyncAPI(title="iub notify", version="1"))

@@ -43,16 +43,26 @@ def _request_id_of_letter(letter: dict) -> str | None:
     return str(rid) if rid else None
 
 
-async def read_coverage(redis: Redis, kommun: str | None, start: str | None, end: str | None) -> Coverage:
-    """Requests received in the period (by stream id) against information given since its start."""
+async def read_coverage(redis: Redis, kommun: str | None, start: str | None, end: str | None,
+                        shards: list[str | None] | None = None) -> Coverage:
+    """Requests received in the period (by stream id) against information given since its start.
+
+    ``shards``: the kommuner of a sharded layout (IUB_STREAM_SHARDS=kommun); None: the shared streams.
+    """
     lo, hi = stream_id_range(start, end)
+    shards = shards or [None]
     received = [Received(str(b["request_id"]), str(b.get("kommun", "")))
-                async for _, b in _entries(redis, streams.REQUESTS, lo, hi) if "request_id" in b]
+                for shard in shards
+                async for _, b in _entries(redis, streams.named(streams.REQUESTS, shard), lo, hi)
+                if "request_id" in b]
     # information and dead letters may come after the period's end: read from its start onwards
     given = [Given(str(b["request_id"]), str(b.get("kommun", "")), str(b.get("status", "")))
-             async for _, b in _entries(redis, streams.INFORMATION, lo, "+") if "request_id" in b]
+             for shard in shards
+             async for _, b in _entries(redis, streams.named(streams.INFORMATION, shard), lo, "+")
+             if "request_id" in b]
     letters: list[str] = []
-    for dlq in streams.ALL_DEAD_LETTER_STREAMS:
+    bases = (*streams.ALL_STREAMS, *streams.RETIRED_STREAMS)
+    for dlq in map(streams.dead_letter_stream, streams.all_named(bases, shards)):
         async for _, b in _entries(redis, dlq, lo, "+"):
             if (rid := _request_id_of_letter(b)) is not None:
                 letters.append(rid)

@@ -31,6 +31,7 @@ from iub_notify.texts import Templates
 from iub_runtime import metrics
 from iub_runtime.consumer import Later
 from iub_runtime.retry import Backoff
+from iub_runtime.streams import StreamWriter
 
 log = structlog.get_logger("iub.notify")
 ATTEMPTS = Counter("iub_notify_delivery_attempts_total", "Delivery attempts of the information", ["via"])
@@ -61,11 +62,21 @@ class Notifier:
         clock: Callable[[], dt.datetime],
         retries: int = 4,
         backoff: Backoff | None = None,
+        sharded: bool = False,
     ) -> None:
         self.redis, self.writer, self.catalog, self.templates = redis, writer, catalog, templates
         self.deliverers, self.ledger, self.clock = deliverers, ledger, clock
         self.retries = retries
         self.backoff = backoff or Backoff(0.5, 30.0)
+        self.sharded = sharded
+
+    def stream(self, base: str, msg: DecisionMade) -> str:
+        """The stream of the message's kommun (its shard when streams are per kommun)."""
+        return streams.named(base, msg.kommun if self.sharded else None)
+
+    def key(self, key: str, msg: DecisionMade) -> str:
+        """A key beside the message's streams (same cluster slot)."""
+        return streams.keyed(key, msg.kommun if self.sharded else None)
 
     async def handle_revision(self, msg: DecisionMade) -> dict | Later:
         """A revision: inform again only when the outcome changed (the earlier information still holds).
@@ -75,7 +86,7 @@ class Notifier:
         not both with the decision before them; an older revision arriving late is superseded.
         """
         outcome = msg.decision.outcome.value if msg.decision else None
-        key = CASE_OUTCOME_KEY.format(case_id=msg.case_id or msg.request_id)
+        key = self.key(CASE_OUTCOME_KEY.format(case_id=msg.case_id or msg.request_id), msg)
         raw = await self.redis.get(key)
         last = json.loads(raw) if raw else None
         if last is not None and last["revision"] > msg.revision:
@@ -93,7 +104,8 @@ class Notifier:
     async def handle(self, msg: DecisionMade) -> dict | Later:
         """Send unless already sent (ledger), then publish the dead letter (if failed) and the event."""
         rid = delivery_id(msg)
-        if await self.redis.exists(f"iub:once:{ONCE_KEY.format(request_id=rid)}"):
+        if await self.redis.exists(StreamWriter.once_key(self.stream(streams.INFORMATION, msg),
+                                                         ONCE_KEY.format(request_id=rid))):
             return {"outcome": "duplicate"}
         sent = await self.ledger.sent(rid)
         if sent is None:
@@ -125,7 +137,7 @@ class Notifier:
         if d.kind == "poll":
             return DeliveryIn()
         if d.handle:
-            raw = await self.redis.get(DELIVERY_TARGET_KEY.format(handle=d.handle))
+            raw = await self.redis.get(self.key(DELIVERY_TARGET_KEY.format(handle=d.handle), msg))
             return None if raw is None else DeliveryIn.model_validate(json.loads(raw))
         return DeliveryIn(kind=d.kind, callback_url=d.callback_url, call_ref=d.call_ref)
 
@@ -154,7 +166,7 @@ class Notifier:
                               language_requested=info.language_requested, fallback=info.fallback)
             await self.ledger.record(rid, sent)  # before any publish: a crash from here on never resends
             if msg.delivery.handle:  # the target is no longer needed: it goes now, not at the retention
-                await self.redis.delete(DELIVERY_TARGET_KEY.format(handle=msg.delivery.handle))
+                await self.redis.delete(self.key(DELIVERY_TARGET_KEY.format(handle=msg.delivery.handle), msg))
             return sent
 
     async def _publish(self, msg: DecisionMade, sent: SentRecord) -> None:
@@ -164,12 +176,13 @@ class Notifier:
         now = self.clock()
         if not sent.delivered:
             # never silently dropped: operators see it in the dead-letter stream, coverage counts it
-            await self.writer.publish(streams.dead_letter_stream(streams.DECISIONS),
+            await self.writer.publish(streams.dead_letter_stream(self.stream(streams.DECISIONS, msg)),
                                       delivery_dead_letter(msg, sent.attempts, sent.error, now),
                                       once_key=FAILED_ONCE_KEY.format(request_id=rid))
             metrics.DEAD_LETTERS.labels(service="notify", stream=streams.DECISIONS).inc()
         event = information_given(msg, self.level_of(msg), info, sent.delivered, sent.attempts, now)
-        await self.writer.publish(streams.INFORMATION, event, once_key=ONCE_KEY.format(request_id=rid))
+        await self.writer.publish(self.stream(streams.INFORMATION, msg), event,
+                                  once_key=ONCE_KEY.format(request_id=rid))
         metrics.INFORMATION.labels(via=msg.delivery.kind, status=event.status.value).inc()
         # ids, counts and template names only: never the text, the URL or the call reference
         log.info("information_given", request_id=rid, via=msg.delivery.kind, status=event.status.value,

@@ -56,7 +56,7 @@ async def get_request(
     client: ClientConfig = Depends(require(Operation.REQUESTS_READ)),
 ) -> RequestStatus:
     """Status, the decision with its explanation, and the information as delivered."""
-    row = await read_status(intake.rt.redis, str(request_id))
+    row = await read_status(intake.rt.redis, str(request_id), intake.rt.shards)
     # another kommun's request is answered exactly like one that does not exist
     if row is None or not client.may(Operation.REQUESTS_READ, row["kommun"]):
         raise ProblemError(404, "Okänd begäran")
