@@ -34,6 +34,8 @@ class Operation(StrEnum):
     INSYN = "audit:insyn"  # partsinsyn for case workers
     OPS_READ = "ops:read"
     OPS_WRITE = "ops:write"
+    PROVIDER_READ = "provider:read"
+    PROVIDER_WRITE = "provider:write"
 
 
 class ClientConfig(BaseModel):
