@@ -98,9 +98,9 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
     router = APIRouter(include_in_schema=False)
     env = environment()
 
-    def page(name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    def page(name: str, code: int = 200, **ctx: Any) -> HTMLResponse:
         html = env.get_template(name).render(**ctx)
-        return HTMLResponse(html, status_code=status, headers={
+        return HTMLResponse(html, status_code=code, headers={
             "Content-Security-Policy": CSP, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"})
 

@@ -1,0 +1,259 @@
+"""The provider web page: sign-in, session cookie, CSRF, forms and their semantics (stand-in API).
+
+The page's behaviour apart from the store; the full flow on the real services is in
+tests/e2e/test_provider_web_browser.py.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from provider_web_support import CASE, KEYS, StandIn, make_app
+
+from iub_audit.provider_web import WebSettings
+from iub_audit.provider_web.pages import COOKIE
+
+pytestmark = [pytest.mark.redis]
+CASE_URL = f"/provider/case/{CASE['case_id']}"
+
+
+@pytest.fixture
+def stand_in() -> StandIn:
+    return StandIn()
+
+
+@pytest.fixture
+def web(clean_redis: str, stand_in: StandIn):
+    with TestClient(make_app(clean_redis, stand_in), base_url="http://testserver") as c:
+        yield c
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def sign_in(web: TestClient, client_id: str = "sala-medling", staff: str = "anna.l") -> TestClient:
+    form = web.get("/provider/login")
+    r = web.post("/provider/login", data={"csrf": csrf_of(form.text), "staff_id": staff, "key": KEYS[client_id]},
+                 follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/provider/inbox", r.text
+    return web
+
+
+def test_sign_in_sets_an_httponly_samesite_strict_cookie_holding_no_key(web: TestClient, clean_redis: str) -> None:
+    form = web.get("/provider/login")
+    r = web.post("/provider/login", data={"csrf": csrf_of(form.text), "staff_id": "anna.l",
+                                          "key": KEYS["sala-medling"]}, follow_redirects=False)
+    cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith(f"{COOKIE}="))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/provider" in cookie
+    token = cookie.split(";")[0].split("=", 1)[1]
+    assert KEYS["sala-medling"] not in cookie and len(token) >= 40
+    stored = redis.Redis.from_url(clean_redis)
+    values = b"".join(stored.get(k) for k in stored.keys("iub:provider-session:*"))
+    assert KEYS["sala-medling"].encode() not in values and token.encode() not in b"".join(stored.keys("*"))
+    assert stored.ttl(stored.keys("iub:provider-session:*")[0]) > 0, "a session expires"
+    inbox = web.get("/provider/inbox")
+    assert inbox.status_code == 200 and "anna.l" in inbox.text and "Medling" in inbox.text
+    assert "Samtycke behövs" in inbox.text
+
+
+def test_the_cookie_is_secure_by_default(clean_redis: str, stand_in: StandIn) -> None:
+    with TestClient(make_app(clean_redis, stand_in, settings=WebSettings()), base_url="https://testserver") as web:
+        form = web.get("/provider/login")
+        r = web.post("/provider/login", data={"csrf": csrf_of(form.text), "staff_id": "a",
+                                              "key": KEYS["sala-medling"]}, follow_redirects=False)
+    assert "Secure" in next(h for h in r.headers.get_list("set-cookie") if h.startswith(f"{COOKIE}="))
+
+
+@pytest.mark.parametrize("client_id", ["wrong", "sala-insyn"], ids=["an unknown key", "a key without provider:read"])
+def test_a_key_that_is_not_a_providers_is_refused_without_echo(web: TestClient, client_id: str) -> None:
+    key = KEYS.get(client_id, "key-that-nobody-has-0123456789")
+    form = web.get("/provider/login")
+    r = web.post("/provider/login", data={"csrf": csrf_of(form.text), "staff_id": "anna.l", "key": key},
+                 follow_redirects=False)
+    assert r.status_code == 401
+    assert key not in r.text and "Nyckeln gäller inte" in r.text
+    assert COOKIE + "=" not in r.headers.get("set-cookie", "")
+    assert web.get("/provider/inbox", follow_redirects=False).headers["location"] == "/provider/login"
+
+
+def test_sign_in_without_the_forms_token_is_refused(web: TestClient) -> None:
+    web.get("/provider/login")
+    r = web.post("/provider/login", data={"csrf": "forged", "staff_id": "a", "key": KEYS["sala-medling"]})
+    assert r.status_code == 403
+
+
+def test_pages_need_a_session(web: TestClient) -> None:
+    for path in ("/provider/inbox", CASE_URL):
+        r = web.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/provider/login"
+    web.cookies.set(COOKIE, "not-a-session", path="/provider")
+    assert web.get("/provider/inbox", follow_redirects=False).status_code == 303
+
+
+def test_a_form_without_the_sessions_csrf_token_is_refused_and_reaches_nothing(web: TestClient,
+                                                                             stand_in: StandIn) -> None:
+    sign_in(web)
+    for token in (None, "forged"):
+        data = {"event_id": "e1", "guardian.1": "given"} | ({"csrf": token} if token else {})
+        r = web.post(f"{CASE_URL}/facts", data=data)
+        assert r.status_code == 403
+    assert stand_in.posted == []
+
+
+def test_consent_of_both_guardians_goes_to_the_api_with_the_staff_id(web: TestClient, stand_in: StandIn) -> None:
+    sign_in(web, staff="anna.l")
+    page = web.get(CASE_URL).text
+    assert "Gärningspersonen har fyllt 12 år." in page and "ID-handling" in page
+    assert "samtycke från alla vårdnadshavare" in page
+    event_id = re.search(r'id="facts-form".*?name="event_id" value="([^"]+)"', page, re.S).group(1)
+    form = {"csrf": csrf_of(page), "event_id": event_id, "guardian.1": "given", "guardian.2": "given",
+            "villkor.garningsperson-fyllt-12": "confirmed",
+            "confirm_by.garningsperson-fyllt-12": "ID-handling"}
+    r = web.post(f"{CASE_URL}/facts", data=form, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"{CASE_URL}?done=facts"
+    what, body = stand_in.posted[0]
+    assert what == "facts" and body["event_id"] == event_id and body["staff_id"] == "anna.l"
+    assert [(c["guardian"], c["given"], c["recorded_by"]) for c in body["consents"]] == [
+        ("1", True, "anna.l"), ("2", True, "anna.l")]
+    assert body["villkor"] == [{"key": "garningsperson-fyllt-12", "result": "confirmed", "confirm_by": "ID-handling"}]
+    assert body["child_consent"] is None
+    # a retried post (back button, double click) sends the same event id: the API documents it once
+    web.post(f"{CASE_URL}/facts", data=form, follow_redirects=False)
+    assert stand_in.posted[1][1]["event_id"] == event_id
+    assert "Uppgifterna är registrerade" in web.get(f"{CASE_URL}?done=facts").text
+
+
+def test_an_api_refusal_is_shown_with_the_field_never_the_value(web: TestClient, stand_in: StandIn) -> None:
+    stand_in.cases[CASE["case_id"]]["status"] = "started"
+    sign_in(web)
+    page = web.get(CASE_URL).text
+    stand_in.answer = (409, {"title": "Insatsen är redan avslutad", "status": 409, "errors": [
+        {"field": "kind", "problem": "out_of_order"}]})
+    r = web.post(f"{CASE_URL}/events", data={"csrf": csrf_of(page), "event_id": "e-1", "kind": "contact",
+                                             "date": "2026-11-30", "form": "phone", "minutes": "30"})
+    assert r.status_code == 409
+    assert "Insatsen är redan avslutad" in r.text and '<li class="problem-field">kind</li>' in r.text
+    assert stand_in.posted == [("events", {"event_id": "e-1", "kind": "contact", "date": "2026-11-30",
+                                           "form": "phone", "minutes": 30})]
+
+
+def test_another_kommuns_case_is_not_found(web: TestClient, stand_in: StandIn) -> None:
+    stand_in.cases["other"] = CASE | {"case_id": "other", "kommun": "mellerud"}
+    sign_in(web)
+    r = web.get("/provider/case/other")
+    assert r.status_code == 404 and "Ärendet finns inte" in r.text
+    assert "other" not in web.get("/provider/inbox").text
+
+
+def test_a_read_only_provider_sees_no_forms_and_cannot_post(web: TestClient, stand_in: StandIn) -> None:
+    sign_in(web, "sala-read")
+    page = web.get(CASE_URL).text
+    assert "facts-form" not in page and "<form" in page  # only the logout form
+    r = web.post(f"{CASE_URL}/facts", data={"csrf": csrf_of(page), "guardian.1": "given"})
+    assert r.status_code == 403 and stand_in.posted == []
+
+
+def test_logout_ends_the_session_on_the_server(web: TestClient, clean_redis: str) -> None:
+    sign_in(web)
+    cookie = web.cookies.get(COOKIE)
+    page = web.get("/provider/inbox").text
+    r = web.post("/provider/logout", data={"csrf": csrf_of(page)})
+    assert r.status_code == 200 and "Du är utloggad" in r.text
+    assert redis.Redis.from_url(clean_redis).keys("iub:provider-session:*") == []
+    web.cookies.set(COOKIE, cookie, path="/provider")  # a copied cookie is worth nothing afterwards
+    assert web.get("/provider/inbox", follow_redirects=False).status_code == 303
+
+
+def test_pages_load_nothing_from_elsewhere_and_run_no_script(web: TestClient) -> None:
+    sign_in(web)
+    for path in ("/provider/login", "/provider/inbox", CASE_URL):
+        r = web.get(path)
+        assert "default-src 'none'" in r.headers["content-security-policy"]
+        assert r.headers["cache-control"] == "no-store"
+        assert "<script" not in r.text and "http://" not in r.text and "https://" not in r.text
+    css = web.get("/provider/static/provider.css")
+    assert css.status_code == 200 and ":focus-visible" in css.text and "url(" not in css.text
+
+
+# ---------------------------------------------------------------- keyboard: the form semantics
+
+class Controls(HTMLParser):
+    """Form controls, labels and anything that only a mouse could use."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.controls: list[dict[str, str]] = []
+        self.label_for: set[str] = set()
+        self.bad: list[str] = []
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if "id" in a:
+            self.ids.append(a["id"])
+        if tag == "label" and "for" in a:
+            self.label_for.add(a["for"])
+        if tag in ("input", "select", "textarea") and a.get("type") != "hidden":
+            self.controls.append(a | {"tag": tag})
+        if any(k.startswith("on") for k in a):
+            self.bad.append(f"{tag} has an inline handler")
+        if int(a.get("tabindex", "0") or 0) > 0:
+            self.bad.append(f"{tag} has a positive tabindex (breaks the focus order)")
+        if tag in ("div", "span", "td") and "role" in a and a["role"] == "button":
+            self.bad.append("a div posing as a button")
+
+
+@pytest.mark.parametrize("status", ["needs_consent", "eligible", "started"])
+def test_every_control_has_a_label_and_nothing_needs_a_mouse(web: TestClient, stand_in: StandIn,
+                                                              status: str) -> None:
+    stand_in.cases[CASE["case_id"]]["status"] = status
+    sign_in(web)
+    for html in (web.get(CASE_URL).text, web.get("/provider/inbox").text):
+        parsed = Controls()
+        parsed.feed(html)
+        assert parsed.controls, "the page has forms"
+        unlabelled = [c.get("name") for c in parsed.controls if c.get("id") not in parsed.label_for]
+        assert unlabelled == [] and parsed.bad == []
+        assert len(parsed.ids) == len(set(parsed.ids)), "ids are unique (labels point at one control)"
+        assert 'lang="sv"' in html and 'href="#innehall"' in html  # skip link first in the tab order
+
+
+def test_the_forms_offered_follow_the_status(web: TestClient, stand_in: StandIn) -> None:
+    sign_in(web)
+    forms = {}
+    for status in ("needs_consent", "eligible", "started", "ended"):
+        stand_in.cases[CASE["case_id"]]["status"] = status
+        forms[status] = set(re.findall(r'<form [^>]*id="([a-z-]+)"', web.get(CASE_URL).text))
+    assert forms == {"needs_consent": {"facts-form"}, "eligible": {"facts-form", "start-form", "end-form"},
+                     "started": {"contact-form", "end-form"}, "ended": set()}
+
+
+# ---------------------------------------------------------------- behind the kommun's single sign-on
+
+SSO = WebSettings(cookie_secure=False, sso_header="X-Auth-Request-Email", sso_trusted_proxies=["127.0.0.0/8"],
+                  sso_users={"anna@sala.se": "sala-medling"})
+
+
+def test_a_trusted_sso_header_signs_in_without_a_key(clean_redis: str, stand_in: StandIn) -> None:
+    with TestClient(make_app(clean_redis, stand_in, settings=SSO), client=("127.0.0.1", 5000)) as web:
+        r = web.get("/provider/inbox", headers={"X-Auth-Request-Email": "anna@sala.se"})
+        assert r.status_code == 200 and "anna@sala.se" in r.text
+        assert COOKIE in web.cookies
+        page = web.get(CASE_URL, headers={"X-Auth-Request-Email": "anna@sala.se"}).text
+        web.post(f"{CASE_URL}/facts", data={"csrf": csrf_of(page), "event_id": "e", "guardian.1": "given"},
+                 headers={"X-Auth-Request-Email": "anna@sala.se"})
+        assert stand_in.posted[0][1]["staff_id"] == "anna@sala.se"
+        # another user behind the same browser: the old session is not theirs
+        r = web.get("/provider/inbox", headers={"X-Auth-Request-Email": "bo@sala.se"})
+        assert r.status_code == 403 and "inte kopplat" in r.text
+
+
+def test_the_sso_header_from_an_untrusted_peer_is_ignored(clean_redis: str, stand_in: StandIn) -> None:
+    with TestClient(make_app(clean_redis, stand_in, settings=SSO), client=("203.0.113.9", 5000)) as web:
+        r = web.get("/provider/inbox", headers={"X-Auth-Request-Email": "anna@sala.se"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/provider/login"
