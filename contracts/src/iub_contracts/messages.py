@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from enum import StrEnum
 from typing import Literal
@@ -9,7 +10,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from iub_contracts.catalog import DocumentationLevel
-from iub_contracts.decision import Decision, DecisionError
+from iub_contracts.decision import Decision, DecisionError, Outcome
 from iub_contracts.facts import ApplicantFacts
 
 SCHEMA_VERSION = 1
@@ -99,6 +100,12 @@ class DecisionMade(Envelope):
     legal_gender: Literal["kvinna", "man"] | None = Field(default=None, description="Derived by eligibility")
     decision: Decision | None = None
     error: DecisionError | None = None
+    revision: int = Field(default=0, ge=0, le=9999,
+                          description="0: the first decision; n > 0: the n-th revision after a provider's facts")
+    case_id: uuid.UUID | None = Field(
+        default=None, description="Revisions: the provider's case (the decision record's id in the audit store)")
+    previous_outcome: Outcome | None = Field(
+        default=None, description="Revisions: the outcome before; the person is informed again only when it changed")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> DecisionMade:
@@ -139,6 +146,8 @@ class InformationGiven(Envelope):
     status: InformationStatus
     attempts: int = Field(ge=0)
     outcome: str | None = None
+    revision: int = Field(default=0, ge=0, le=9999, description="The decision revision this information is about")
+    case_id: uuid.UUID | None = Field(default=None, description="Revisions: the provider's case")
 
 
 class DeadLetter(BaseModel):
@@ -153,3 +162,44 @@ class DeadLetter(BaseModel):
     error_type: str = Field(description="Exception class name; never the message or the input")
     dead_lettered_at: AwareDatetime
     payload: str = Field(description="The original __data__ (may hold personal data; masked in ops)")
+
+
+class VillkorConfirmation(BaseModel):
+    """A villkor confirmed or refuted summarily by the utförare (ID card, lease …), never assessed."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    villkor_id: str = Field(max_length=120)
+    confirmed: bool
+    confirm_by: str = Field(max_length=200, description="One of the villkor's confirm_by items")
+    staff_id: str = Field(max_length=40)
+    at: AwareDatetime
+
+
+class ProviderFactsRecorded(BaseModel):
+    """A provider's villkor and consent facts for one case, for eligibility to decide again.
+
+    Tolerant reader (unknown fields ignored). ``facts`` are the facts kept for the case at the
+    insats's documentation level (see the audit README: what re-deciding needs per level) with
+    the consents applied; ``confirmations`` are every villkor the providers have confirmed or
+    refuted so far. A provider never sets an outcome: only these facts travel.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    message_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    correlation_id: uuid.UUID = Field(description="The case id")
+    occurred_at: AwareDatetime
+    schema_version: Literal[1] = SCHEMA_VERSION
+    event_id: uuid.UUID = Field(description="The provider's event id (idempotency)")
+    case_id: uuid.UUID
+    revision: int = Field(ge=1, le=9999, description="The revision to make")
+    previous_outcome: Outcome | None = None
+    kommun: str = Field(max_length=80)
+    insats_id: str = Field(max_length=120)
+    level: DocumentationLevel
+    channel: Channel
+    language: str = Field(default="sv", max_length=16)
+    request_day: dt.date = Field(description="The day the request was received: the catalogue version in force")
+    facts: ApplicantFacts
+    confirmations: list[VillkorConfirmation] = Field(default_factory=list, max_length=60)

@@ -25,13 +25,15 @@ AGE_BANDS = ("0-12", "13-14", "15-17", "18-20", "21-29", "30-44", "45-64", "65-7
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=120)]
 Code = Annotated[str, Field(pattern=r"^[a-z0-9_:.-]+$", max_length=80)]
+# 'decision', 'information', a revision's 'decision:r2' / 'information:r2', carrying-out steps
+Step = Annotated[str, Field(pattern=r"^[a-z]+(:[a-z0-9-]{1,40})?$", max_length=48)]
 
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     request_id: uuid.UUID
-    step: AuditStep
+    step: Step
     kommun: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)]
     insats_id: Id
     day: dt.date = Field(description="The day of the contact (Swedish calendar day)")
@@ -80,7 +82,8 @@ class IndividualRecord(_Record):
 
     @model_validator(mode="after")
     def _decision_says_when_and_which_version(self) -> IndividualRecord:
-        if self.step is AuditStep.DECISION and (self.catalog_version is None or self.received_at is None):
+        is_decision = self.step.split(":")[0] == AuditStep.DECISION.value
+        if is_decision and (self.catalog_version is None or self.received_at is None):
             raise ValueError("a decision record needs catalog_version and received_at")
         return self
 

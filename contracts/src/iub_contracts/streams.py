@@ -13,7 +13,14 @@ RECORDED: Final = "iub.audit.recorded.v1"
 # producer: notify · consumers: audit (proof of the 11 kap 6 § duty, after its decision), intake (status)
 INFORMATION: Final = "iub.notify.information-given.v1"
 
-ALL_STREAMS: Final = (REQUESTS, DECISIONS, INFORMATION)
+# producer: audit (a provider's villkor and consent facts, POST /v1/provider/requests/{case}/facts)
+# · consumers: eligibility (decides again)
+PROVIDER_FACTS: Final = "iub.provider.facts.v1"
+# producer: eligibility (a revision of a decision after a provider's facts) · consumers: audit
+# (documents the revision, keeps the earlier), notify (informs again when the outcome changed)
+REVISIONS: Final = "iub.eligibility.revised.v1"
+
+ALL_STREAMS: Final = (REQUESTS, DECISIONS, INFORMATION, PROVIDER_FACTS, REVISIONS)
 RETIRED_STREAMS: Final = (RECORDED,)
 
 # consumer groups, one per service
@@ -27,6 +34,8 @@ CONSUMERS: Final = {
     REQUESTS: (GROUP_ELIGIBILITY,),
     DECISIONS: (GROUP_AUDIT, GROUP_NOTIFY, GROUP_INTAKE),
     INFORMATION: (GROUP_AUDIT, GROUP_INTAKE),
+    PROVIDER_FACTS: (GROUP_ELIGIBILITY,),
+    REVISIONS: (GROUP_AUDIT, GROUP_NOTIFY),
 }
 
 

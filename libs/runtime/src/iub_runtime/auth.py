@@ -34,8 +34,8 @@ class Operation(StrEnum):
     INSYN = "audit:insyn"  # partsinsyn for case workers
     OPS_READ = "ops:read"
     OPS_WRITE = "ops:write"
-    PROVIDER_READ = "provider:read"
-    PROVIDER_WRITE = "provider:write"
+    PROVIDER_READ = "provider:read"  # utförare: inbox and case view of their own units
+    PROVIDER_WRITE = "provider:write"  # utförare: villkor and consent facts, carrying-out events
 
 
 class ClientConfig(BaseModel):
@@ -48,6 +48,11 @@ class ClientConfig(BaseModel):
     key_sha256: list[KeyHash] = Field(min_length=1, description="Hex SHA-256 of each valid key (rotation: 2)")
     kommuner: list[str] = Field(min_length=1, description="Kommun ids, or ['*'] for all")
     operations: list[Operation] = Field(min_length=1)
+    units: list[str] = Field(
+        default_factory=list,
+        description="Providers (utförare): the catalogue units (`unit`, exactly as in catalog/*.yaml) "
+        "whose requests the client sees; a provider client has one kommun",
+    )
     rate_per_minute: int = Field(default=600, ge=1)
     webhook_secret: str | None = Field(
         default=None, min_length=16, description="Telephony platforms: Standard Webhooks signing secret"
@@ -73,6 +78,19 @@ class ClientConfig(BaseModel):
         if Operation.TELEPHONY in self.operations and not self.webhook_secret:
             raise ValueError(f"client {self.id}: the telephony:events operation needs a webhook_secret")
         return self
+
+    @model_validator(mode="after")
+    def _provider_scope(self) -> ClientConfig:
+        provider = {Operation.PROVIDER_READ, Operation.PROVIDER_WRITE} & set(self.operations)
+        if provider and (not self.units or len(self.kommuner) != 1 or "*" in self.kommuner):
+            raise ValueError(f"client {self.id}: provider operations need one kommun and at least one unit")
+        if self.units and not provider:
+            raise ValueError(f"client {self.id}: units are only for provider operations")
+        return self
+
+    def sees_unit(self, kommun: str, unit: str) -> bool:
+        """Whether a provider client may see a request of this kommun and unit."""
+        return kommun in self.kommuner and unit in self.units
 
     def may(self, op: Operation, kommun: str | None = None) -> bool:
         """Whether the client may do an operation (for one kommun, when given)."""

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -88,6 +89,63 @@ staged = Table(
     sqlite_with_rowid=False,
 )
 
+# The provider's view of each request (issue 10). The durable source of the inbox, not the streams.
+# No rowid and day-level times for 14 kap 4–5 § cases, so neither the physical order nor a
+# timestamp follows the order the requests arrived in (see audit_staged).
+cases = Table(
+    "audit_cases",
+    metadata,
+    Column("case_id", String(36), primary_key=True),  # the decision record's id (keyed at 14:4/14:5)
+    Column("kommun", String(80), nullable=False),
+    Column("insats_id", String(120), nullable=False),
+    Column("unit", String(200), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("status", String(48), nullable=False),
+    Column("revision", Integer, nullable=False, server_default="0"),
+    Column("outcome", String(48), nullable=True),
+    Column("request_day", Date, nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # 14 kap 3 § only: identity (also in the records); never set for the other levels
+    Column("personnummer", String(12), nullable=True),
+    # 14 kap 5 § only: de-identified facts shown to the provider
+    Column("age_band", String(8), nullable=True),
+    Column("legal_gender", String(8), nullable=True),
+    Column("reason_codes", Text, nullable=True),
+    # what re-deciding needs, only as the level allows (README: "What re-deciding needs"); emptied at the end
+    Column("facts", Text, nullable=True),
+    Column("decision", Text, nullable=True),  # the current revision's decision (staff view)
+    Column("confirmations", Text, nullable=False, server_default="{}"),
+    Column("child_consent", Boolean, nullable=True),
+    sqlite_with_rowid=False,
+)
+CASES_INDEX = Index("ix_audit_cases_inbox", cases.c.kommun, cases.c.unit, cases.c.status, cases.c.request_day)
+
+case_revisions = Table(
+    "audit_case_revisions",
+    metadata,
+    Column("case_id", String(36), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("outcome", String(48), nullable=True),
+    Column("decided_on", Date, nullable=False),
+    Column("event_id", String(36), nullable=True),
+    sqlite_with_rowid=False,
+)
+
+# a provider's posts, once per event id (a retried form post documents once)
+provider_events = Table(
+    "audit_provider_events",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("case_id", String(36), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),  # facts | start | contact | end | …
+    Column("body_sha256", String(64), nullable=False),
+    Column("revision", Integer, nullable=True),  # facts: the revision they lead to
+    Column("recorded_day", Date, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 schema_version = Table(
     "audit_schema_version",
     metadata,
@@ -142,8 +200,18 @@ def _m5(conn: Connection) -> None:
     staged.create(conn, checkfirst=True)
 
 
+def _m6(conn: Connection) -> None:
+    """Provider cases (inbox and case view), their revisions and the providers' events (issue 10)."""
+    cases.create(conn, checkfirst=True)
+    if CASES_INDEX.name not in {i["name"] for i in inspect(conn).get_indexes("audit_cases")}:
+        CASES_INDEX.create(conn)
+    case_revisions.create(conn, checkfirst=True)
+    provider_events.create(conn, checkfirst=True)
+
+
 # ordered, versioned migrations; append only, never edit one that has shipped
-MIGRATIONS: list[tuple[int, Callable[[Connection], Any]]] = [(1, _m1), (2, _m2), (3, _m3), (4, _m4), (5, _m5)]
+MIGRATIONS: list[tuple[int, Callable[[Connection], Any]]] = [(1, _m1), (2, _m2), (3, _m3), (4, _m4), (5, _m5),
+                                                             (6, _m6)]
 
 
 def migrate(engine: Engine) -> int:

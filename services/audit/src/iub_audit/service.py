@@ -12,13 +12,16 @@ from faststream.redis import RedisBroker
 from prometheus_client import Counter
 from sqlalchemy.exc import SQLAlchemyError
 
+from iub_audit import cases
 from iub_audit.background import background_tasks
+from iub_audit.domain.cases import case_values
 from iub_audit.domain.documenting import Prepared, Refused, document_decision, document_information
 from iub_audit.domain.linkage import LinkKeys
 from iub_audit.domain.records import IdentityMissing
 from iub_audit.settings import AuditSettings
 from iub_audit.store import AuditStore, default_sqlite_url, make_engine, migrate
 from iub_contracts import streams
+from iub_contracts.calendar import request_day
 from iub_contracts.catalog_loader import Catalog, default_catalog_dir, load_catalog
 from iub_contracts.messages import DeadLetter, DecisionMade, InformationGiven
 from iub_runtime import metrics
@@ -158,6 +161,21 @@ async def append_by_kommun(store: AuditStore, items: list[tuple], now) -> list:
     return out
 
 
+def first_cases(catalog: Catalog, msgs: list[DecisionMade], outcomes: list) -> list[tuple[dict, Any]]:
+    """The provider cases of documented decisions (not of decision errors: no insats, no provider)."""
+    out = []
+    for msg, o in zip(msgs, outcomes, strict=True):
+        if not isinstance(o.record, Prepared) or msg.decision is None:
+            continue
+        version = catalog.version_in_force(msg.kommun, msg.insats_id, request_day(msg.received_at))
+        kc = catalog.kommun(msg.kommun)
+        if version is None or kc is None:
+            continue
+        kv = kc.kommun_villkor if version.kommun_villkor_apply else ()
+        out.append((case_values(msg, o.record.body, version, kv), msg.decision.decided_on))
+    return out
+
+
 def _note_refusal(msg, refused: Refused, step: str) -> None:
     RECORDS.labels(level="?", step=step, outcome="refused").inc()
     metrics.DEAD_LETTERS.labels(service="audit", stream=streams.DECISIONS if step == "decision"
@@ -192,6 +210,8 @@ def build_service(settings: AuditSettings | None = None) -> AuditService:
             fields.append({"outcome": "refused" if refused else "ok",
                            "level": o.catalog_level.value if o.catalog_level else None,
                            "created": bool(s and s.created)})
+        await in_store(svc.store, cases.insert_cases, svc.store.engine, first_cases(svc.catalog, msgs, outcomes),
+                       rt.clock())
         if letters:
             await rt.writer.publish_many(letters)
         await mark_decided(rt, marks)

@@ -49,6 +49,8 @@ def coverage(entries: Iterable[tuple[str, str, str, str | None]]) -> list[Covera
     """Rows per (kommun, channel) from (kommun, channel, step, information status) of each record."""
     counts: Counter[tuple[str, str, str]] = Counter()
     for kommun, channel, step, status in entries:
+        if step not in ("decision", "information"):  # revisions and carrying-out steps are not contacts
+            continue
         what = "received" if step == "decision" else ("informed" if status == "delivered" else "failed")
         counts[(kommun, channel, what)] += 1
     keys = sorted({(k, c) for k, c, _ in counts})
