@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -18,34 +20,38 @@ from redis.asyncio import Redis
 
 from iub_audit import insyn
 from iub_audit.provider_web import SessionStore, WebSettings, build_router
+from iub_contracts.catalog_loader import load_catalog
+from iub_contracts.provider import CaseConsent, CasePerson, ChecklistItem, ProviderCase, Revision
 from iub_runtime.auth import ClientConfig, ClientRegistry, Operation, hash_key
 
 KEYS = {"sala-medling": "key-sala-medling-utforare-0123456789",
         "sala-read": "key-sala-read-only-0123456789",
         "sala-insyn": "key-sala-insyn-only-0123456789"}
+CATALOG = load_catalog(Path(__file__).resolve().parents[3] / "catalog")
 UNIT = "Social- och arbetsmarknadskontoret, Sala kommun"
 REGISTRY = ClientRegistry([
     ClientConfig(id="sala-medling", name="Medling Sala", key_sha256=[hash_key(KEYS["sala-medling"])],
-                 kommuner=["sala"], operations=[Operation.PROVIDER_READ, Operation.PROVIDER_WRITE]),
+                 kommuner=["sala"], units=[UNIT], operations=[Operation.PROVIDER_READ, Operation.PROVIDER_WRITE]),
     ClientConfig(id="sala-read", name="Läsare Sala", key_sha256=[hash_key(KEYS["sala-read"])],
-                 kommuner=["sala"], operations=[Operation.PROVIDER_READ]),
+                 kommuner=["sala"], units=[UNIT], operations=[Operation.PROVIDER_READ]),
     ClientConfig(id="sala-insyn", name="Handläggare", key_sha256=[hash_key(KEYS["sala-insyn"])],
                  kommuner=["sala"], operations=[Operation.INSYN]),
 ])
 
-CASE = {
-    "case_id": "k-0f1e2d3c4b5a69788796a5b4c3d2e1f0", "kommun": "sala", "insats_id": "medling",
-    "insats_name": "Medling", "unit": UNIT, "level": "anonymised", "status": "needs_consent", "revision": 0,
-    "created_day": "2026-11-30", "age_band": "13–15", "gender": "kvinna",
-    "decision": {"outcome": "needs_consent", "villkor": [
-        {"key": "garningsperson-fyllt-12", "text": "Gärningspersonen har fyllt 12 år.",
-         "confirm_by": ["uppgift från polisen eller åklagaren om gärningspersonens ålder", "ID-handling"],
-         "result": None}]},
-    "consent": {"rule": "all_guardians", "guardians": []},
-    "revisions": [{"revision": 0, "outcome": "needs_consent", "decided_at": "2026-11-30T08:00:00Z"}],
-    "events": [],
-    "end_reasons": [{"code": "flyttat", "text": "Har flyttat"}, {"code": "avbrutit_sjalv", "text": "Avbröt själv"}],
-}
+CASE_ID = "0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0"
+# a case exactly as the provider API's contract has it (validated here, so the stand-in cannot drift)
+CASE = ProviderCase(
+    case_id=CASE_ID, kommun="sala", insats_id="medling", insats_name="Medling", unit=UNIT, level="anonymised",
+    status="needs_consent", outcome="needs_consent", revision=0, request_day=dt.date(2026, 11, 30),
+    updated_at=dt.datetime(2026, 11, 30, 8, tzinfo=dt.UTC),
+    checklist=[ChecklistItem(villkor_id="garningsperson-fyllt-12", kind="fact", scope="insats", status="unknown",
+                             confirm_by=["uppgift från polisen eller åklagaren om gärningspersonens ålder",
+                                         "ID-handling"])],
+    consent=CaseConsent(required="all_guardians", state="missing",
+                        missing_from=["vårdnadshavare 1", "vårdnadshavare 2"]),
+    person=CasePerson(age_band="13-15", legal_gender="kvinna"),
+    revisions=[Revision(revision=0, outcome="needs_consent", decided_on=dt.date(2026, 11, 30))],
+).model_dump(mode="json")
 
 
 class StandIn:
@@ -109,5 +115,5 @@ def make_app(redis_url: str, stand_in: StandIn, *, settings: WebSettings | None 
     app.include_router(stand_in.router(guard))
     app.include_router(build_router(lambda req: req.app, lambda: REGISTRY,
                                     SessionStore(lambda: holder["redis"], 600),
-                                    settings or WebSettings(cookie_secure=False)))
+                                    settings or WebSettings(cookie_secure=False), get_catalog=lambda: CATALOG))
     return app

@@ -16,6 +16,7 @@ from provider_web_support import CASE, KEYS, StandIn, make_app
 
 from iub_audit.provider_web import WebSettings
 from iub_audit.provider_web.pages import COOKIE
+from iub_contracts.provider import ProviderFactsIn
 
 pytestmark = [pytest.mark.redis]
 CASE_URL = f"/provider/case/{CASE['case_id']}"
@@ -119,7 +120,8 @@ def test_consent_of_both_guardians_goes_to_the_api_with_the_staff_id(web: TestCl
     what, body = stand_in.posted[0]
     assert what == "facts" and body["event_id"] == event_id and body["staff_id"] == "anna.l"
     assert [(c["guardian"], c["given"], c["recorded_by"]) for c in body["consents"]] == [
-        ("1", True, "anna.l"), ("2", True, "anna.l")]
+        ("vårdnadshavare 1", True, "anna.l"), ("vårdnadshavare 2", True, "anna.l")]
+    ProviderFactsIn.model_validate(body)  # what the page sends is the API's contract
     assert body["villkor"] == [{"key": "garningsperson-fyllt-12", "result": "confirmed", "confirm_by": "ID-handling"}]
     assert body["child_consent"] is None
     # a retried post (back button, double click) sends the same event id: the API documents it once
@@ -134,20 +136,22 @@ def test_an_api_refusal_is_shown_with_the_field_never_the_value(web: TestClient,
     page = web.get(CASE_URL).text
     stand_in.answer = (409, {"title": "Insatsen är redan avslutad", "status": 409, "errors": [
         {"field": "kind", "problem": "out_of_order"}]})
-    r = web.post(f"{CASE_URL}/events", data={"csrf": csrf_of(page), "event_id": "e-1", "kind": "contact",
+    event_id = re.search(r'id="contact-form".*?name="event_id" value="([^"]+)"', page, re.S).group(1)
+    r = web.post(f"{CASE_URL}/events", data={"csrf": csrf_of(page), "event_id": event_id, "kind": "contact",
                                              "date": "2026-11-30", "form": "phone", "minutes": "30"})
     assert r.status_code == 409
     assert "Insatsen är redan avslutad" in r.text and '<li class="problem-field">kind</li>' in r.text
-    assert stand_in.posted == [("events", {"event_id": "e-1", "kind": "contact", "date": "2026-11-30",
+    assert stand_in.posted == [("events", {"event_id": event_id, "kind": "contact", "date": "2026-11-30",
                                            "form": "phone", "minutes": 30})]
 
 
 def test_another_kommuns_case_is_not_found(web: TestClient, stand_in: StandIn) -> None:
-    stand_in.cases["other"] = CASE | {"case_id": "other", "kommun": "mellerud"}
+    other = "7e57a1b2-0000-4000-8000-000000000001"
+    stand_in.cases[other] = CASE | {"case_id": other, "kommun": "mellerud"}
     sign_in(web)
-    r = web.get("/provider/case/other")
+    r = web.get(f"/provider/case/{other}")
     assert r.status_code == 404 and "Ärendet finns inte" in r.text
-    assert "other" not in web.get("/provider/inbox").text
+    assert other[:8] not in web.get("/provider/inbox").text
 
 
 def test_a_read_only_provider_sees_no_forms_and_cannot_post(web: TestClient, stand_in: StandIn) -> None:
@@ -235,25 +239,26 @@ def test_the_forms_offered_follow_the_status(web: TestClient, stand_in: StandIn)
 
 # ---------------------------------------------------------------- behind the kommun's single sign-on
 
-SSO = WebSettings(cookie_secure=False, sso_header="X-Auth-Request-Email", sso_trusted_proxies=["127.0.0.0/8"],
-                  sso_users={"anna@sala.se": "sala-medling"})
+SSO = WebSettings(cookie_secure=False, sso_header="X-Auth-Request-Preferred-Username",
+                  sso_trusted_proxies=["127.0.0.0/8"], sso_users={"anna.l": "sala-medling"})
+SSO_USER = "X-Auth-Request-Preferred-Username"
 
 
 def test_a_trusted_sso_header_signs_in_without_a_key(clean_redis: str, stand_in: StandIn) -> None:
     with TestClient(make_app(clean_redis, stand_in, settings=SSO), client=("127.0.0.1", 5000)) as web:
-        r = web.get("/provider/inbox", headers={"X-Auth-Request-Email": "anna@sala.se"})
-        assert r.status_code == 200 and "anna@sala.se" in r.text
+        r = web.get("/provider/inbox", headers={SSO_USER: "anna.l"})
+        assert r.status_code == 200 and "anna.l" in r.text
         assert COOKIE in web.cookies
-        page = web.get(CASE_URL, headers={"X-Auth-Request-Email": "anna@sala.se"}).text
-        web.post(f"{CASE_URL}/facts", data={"csrf": csrf_of(page), "event_id": "e", "guardian.1": "given"},
-                 headers={"X-Auth-Request-Email": "anna@sala.se"})
-        assert stand_in.posted[0][1]["staff_id"] == "anna@sala.se"
+        page = web.get(CASE_URL, headers={SSO_USER: "anna.l"}).text
+        web.post(f"{CASE_URL}/facts", data={"csrf": csrf_of(page), "guardian.1": "given"},
+                 headers={SSO_USER: "anna.l"})
+        assert stand_in.posted[0][1]["staff_id"] == "anna.l"
         # another user behind the same browser: the old session is not theirs
-        r = web.get("/provider/inbox", headers={"X-Auth-Request-Email": "bo@sala.se"})
+        r = web.get("/provider/inbox", headers={SSO_USER: "bo.k"})
         assert r.status_code == 403 and "inte kopplat" in r.text
 
 
 def test_the_sso_header_from_an_untrusted_peer_is_ignored(clean_redis: str, stand_in: StandIn) -> None:
     with TestClient(make_app(clean_redis, stand_in, settings=SSO), client=("203.0.113.9", 5000)) as web:
-        r = web.get("/provider/inbox", headers={"X-Auth-Request-Email": "anna@sala.se"}, follow_redirects=False)
+        r = web.get("/provider/inbox", headers={SSO_USER: "anna.l"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/provider/login"

@@ -172,7 +172,7 @@ def create_api(settings: AuditSettings | None = None, registry: ClientRegistry |
     api.include_router(insyn.build_router(lambda: svc.store, guard, lookups))
     api.include_router(provider_web.build_router(lambda req: req.app, lambda: registry, provider_web.SessionStore(
         lambda: svc.rt.redis, settings.provider_session_ttl_s), provider_web.web_settings(settings),
-        lambda: svc.rt.clock()))
+        lambda: svc.rt.clock(), lambda: svc.catalog))
     api.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, titles=insyn.TITLES)  # before any parsing
     api.state.service = svc
     return api

@@ -22,10 +22,12 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import TypeAdapter, ValidationError
 
-from iub_audit.provider_web import texts
+from iub_audit.provider_web import catalogue_view, texts
 from iub_audit.provider_web.inprocess import call
 from iub_audit.provider_web.session import Session, SessionStore, same_token
+from iub_contracts.provider import StaffId
 from iub_runtime.auth import ClientConfig, ClientRegistry, Operation
 
 log = structlog.get_logger("iub.audit.provider_web")
@@ -37,6 +39,16 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'
        "frame-ancestors 'none'; base-uri 'none'")
 STATUSES = list(texts.STATUS)
 API = "/v1/provider/requests"
+STAFF_ID = TypeAdapter(StaffId)
+
+
+def valid_staff_id(value: str) -> bool:
+    """Whether a staff id has the contract's form (letters first, no spaces, at most 40)."""
+    try:
+        STAFF_ID.validate_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
 @dataclass
@@ -93,7 +105,8 @@ async def form_of(request: Request) -> dict[str, str]:
 
 def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], ClientRegistry | None],
                  sessions: SessionStore, settings: WebSettings,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> APIRouter:
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+                 get_catalog: Callable[[], Any] = lambda: None) -> APIRouter:
     """GET/POST /provider/…: sign-in, inbox, case with checklist, consent, start/contact/end, logout."""
     router = APIRouter(include_in_schema=False)
     env = environment()
@@ -130,10 +143,10 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
             return None
         client_id = settings.sso_users.get(user.strip().lower())
         client = provider(registry().by_id(client_id)) if client_id else None
-        if client is None:
+        if client is None or not valid_staff_id(user.strip()):
             log.warning("provider_sso_user_unmapped")
             raise Refused(403, "Ditt konto är inte kopplat till någon utförare. Kontakta kommunens IT.")
-        return await sessions.create(client.id, user.strip()[:80], via="sso")
+        return await sessions.create(client.id, user.strip(), via="sso")
 
     @dataclass
     class Who:
@@ -153,7 +166,7 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
             return Who(session, found, token) if provider(found) else None
         if settings.sso_header and session.via == "sso":  # the proxy's user must still be the session's
             user = request.headers.get(settings.sso_header, "").strip()
-            if user[:80] != session.staff_id:
+            if user != session.staff_id:
                 await sessions.delete(token)
                 return await who_fresh(request)
         found = provider(registry().by_id(session.client_id))
@@ -238,14 +251,15 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
             return error_page(exc)
         token = secrets.token_urlsafe(32)
         problems = []
-        if not staff or len(staff) > 80:
-            problems.append(("staff_id", "Ange ditt personal-id (högst 80 tecken)."))
+        if not valid_staff_id(staff):
+            problems.append(("staff_id", "Ange ditt personal-id: börjar med en bokstav, bara bokstäver, siffror, "
+                                         "punkt, understreck och bindestreck, högst 40 tecken."))
         if provider(found) is None:
             log.warning("provider_login_refused")
             problems.append(("key", "Nyckeln gäller inte för utförarsidan."))
         if problems:
             resp = page("login.html", 401 if found is None or provider(found) is None else 422, who=None,
-                        csrf=token, problems=problems, staff_id=staff[:80], sso=bool(settings.sso_header))
+                        csrf=token, problems=problems, staff_id=staff[:40], sso=bool(settings.sso_header))
             set_cookie(resp, LOGIN_COOKIE, token, 1800, path="/provider/login")
             return resp
         sid, _ = await sessions.create(found.id, staff)
@@ -294,10 +308,20 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
         if not ans.ok:
             return finish(error_page(Refused(ans.status, "Ärendet finns inte." if ans.status == 404
                                              else ans.title() or "Ärendet kunde inte visas."), w), w)
-        return finish(page("case.html", status, who=w, case=ans.body, case_id=case_id, done=DONE.get(done, ""),
-                           problems=problems or [], problem_title=problem_title, failed_form=form,
-                           event_id=str(uuid.uuid4()), today=clock().date().isoformat(),
-                           may_write=Operation.PROVIDER_WRITE in w.client.operations), w)
+        c = ans.body
+        try:
+            catalog = get_catalog()
+        except KeyError:  # not loaded yet
+            catalog = None
+        return finish(page(
+            "case.html", status, who=w, case=c, case_id=case_id, done=DONE.get(done, ""),
+            problems=problems or [], problem_title=problem_title, failed_form=form,
+            event_ids={k: str(uuid.uuid4()) for k in ("facts", "start", "contact", "end")},
+            today=clock().date().isoformat(), may_write=Operation.PROVIDER_WRITE in w.client.operations,
+            villkor_text=catalogue_view.villkor_texts(catalog, c.get("kommun", ""), c.get("insats_id", ""),
+                                                      c.get("request_day")),
+            guardian_slots=catalogue_view.guardian_slots(c.get("consent") or {}),
+            end_reasons=[], reason_text={}, child_consent_asked=False), w)
 
     @router.get("/provider/case/{case_id}")
     async def case(request: Request, case_id: str, done: str = "") -> Response:
@@ -344,7 +368,8 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
         consents = []
         for name, value in data.items():
             if name.startswith("guardian.") and value in ("given", "refused"):
-                consents.append({"guardian": name.removeprefix("guardian."), "given": value == "given",
+                consents.append({"guardian": f"vårdnadshavare {name.removeprefix('guardian.')}",
+                                 "given": value == "given",
                                  "recorded_by": s.staff_id, "recorded_at": now_iso()})
         child = {"yes": True, "no": False}.get(data.get("child_consent", ""))
         if not villkor and not consents and child is None:

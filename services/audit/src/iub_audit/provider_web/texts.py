@@ -26,6 +26,10 @@ END = {"completed": "Genomförd", "ended_early": "Avbruten i förtid", "never_st
 EVENT = {"start": "Start", "contact": "Kontakt", "end": "Avslut"}
 VILLKOR_RESULT = {"confirmed": "Bekräftat", "refuted": "Stämmer inte", None: "Inte kontrollerat",
                   "": "Inte kontrollerat"}
+VILLKOR_STATUS = {"met": "Uppfyllt enligt uppgift", "not_met": "Inte uppfyllt enligt uppgift",
+                  "unknown": "Inte kontrollerat"}
+CONSENT_STATE = {"not_required": "krävs inte", "given": "lämnat", "missing": "saknas", "unknown": "okänt"}
+GENDER = {"kvinna": "Kvinna", "man": "Man", "female": "Kvinna", "male": "Man"}
 CONSENT_RULE = {
     "all_guardians": "samtycke från alla vårdnadshavare",
     "one_guardian": "samtycke från en vårdnadshavare",
