@@ -124,6 +124,14 @@ def get_case(engine: Engine, case_id: str) -> CaseRow | None:
     return None if r is None else _row(r)
 
 
+def get_cases(engine: Engine, case_ids: list[str]) -> dict[str, CaseRow]:
+    """Several cases by id (one query)."""
+    if not case_ids:
+        return {}
+    with engine.connect() as conn:
+        return {r.case_id: _row(r) for r in conn.execute(select(cases).where(cases.c.case_id.in_(case_ids)))}
+
+
 def revisions_of(engine: Engine, case_id: str) -> list[dict[str, Any]]:
     """The case's decisions in order (0: the first)."""
     with engine.connect() as conn:
@@ -205,3 +213,22 @@ def record_facts(engine: Engine, *, case_id: str, event_id: str, body_sha256: st
             values["child_consent"] = child_consent
         conn.execute(update(cases).where(cases.c.case_id == case_id).values(**values))
         return revision, False
+
+
+def documented_revisions(engine: Engine, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], tuple]:
+    """(case id, revision) → (level, personnummer, request day) for revisions already documented."""
+    if not wanted:
+        return {}
+    ids = sorted({c for c, _ in wanted})
+    with engine.connect() as conn:
+        q = select(case_revisions.c.case_id, case_revisions.c.revision).where(case_revisions.c.case_id.in_(ids))
+        have = {(r.case_id, r.revision) for r in conn.execute(q)}
+        rows = {r.case_id: r for r in conn.execute(select(cases.c.case_id, cases.c.level, cases.c.personnummer,
+                                                          cases.c.request_day).where(cases.c.case_id.in_(ids)))}
+    out = {}
+    for key in wanted:
+        if key in have and key[0] in rows:
+            r = rows[key[0]]
+            day = r.request_day if isinstance(r.request_day, dt.date) else dt.date.fromisoformat(str(r.request_day))
+            out[key] = (r.level, r.personnummer, day)
+    return out

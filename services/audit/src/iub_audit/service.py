@@ -14,14 +14,21 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from iub_audit import cases
 from iub_audit.background import background_tasks
-from iub_audit.domain.cases import case_values
-from iub_audit.domain.documenting import Prepared, Refused, document_decision, document_information
+from iub_audit.domain.cases import case_values, revision_values
+from iub_audit.domain.documenting import (
+    Prepared,
+    Refused,
+    document_decision,
+    document_information,
+    document_revision,
+)
 from iub_audit.domain.linkage import LinkKeys
 from iub_audit.domain.records import IdentityMissing
 from iub_audit.settings import AuditSettings
 from iub_audit.store import AuditStore, default_sqlite_url, make_engine, migrate
 from iub_contracts import streams
 from iub_contracts.calendar import request_day
+from iub_contracts.catalog import DocumentationLevel
 from iub_contracts.catalog_loader import Catalog, default_catalog_dir, load_catalog
 from iub_contracts.messages import DeadLetter, DecisionMade, InformationGiven
 from iub_runtime import metrics
@@ -224,15 +231,22 @@ def build_service(settings: AuditSettings | None = None) -> AuditService:
         documented (always so while the store is down): such an entry waits (``Later``) and is
         retried by time until its decision record is there.
         """
-        ids = [str(m.request_id) for m in msgs]
+        ids = [str(m.request_id) for m in msgs if not m.revision]
         # marks first, then the store: a mark is set only after its record is committed
         marked = await decided_marks(rt, ids)
         decided = await in_store(svc.store, svc.store.decisions_for, ids, svc.link_keys)
+        revised = await in_store(svc.store, cases.documented_revisions, svc.store.engine,
+                                 [(str(m.case_id or m.request_id), m.revision) for m in msgs if m.revision])
         results: list = [None] * len(msgs)
         ready: list[tuple[int, InformationGiven, Prepared | Refused]] = []
         for i, m in enumerate(msgs):
             rid = str(m.request_id)
-            if rid in decided:
+            if m.revision:  # information after a revision: at its case's level, once the revision is documented
+                found = revised.get((str(m.case_id or m.request_id), m.revision))
+                if found is None:
+                    results[i] = Later("RevisionNotDocumentedYet")
+                    continue
+            elif rid in decided:
                 found = decided[rid]
             elif marked.get(rid) not in (None, REFUSED, "individual"):
                 found = (marked[rid], None)  # documented at a level that keeps no request id
@@ -262,7 +276,36 @@ def build_service(settings: AuditSettings | None = None) -> AuditService:
             await rt.writer.publish_many(letters)
         return results
 
-    svc.handlers.update(decisions=on_decisions_made, information=on_information_given)
+    async def on_revisions(msgs: list[DecisionMade]) -> list[dict]:
+        """Document each revision at its case's level (the earlier decision is kept) and update the case."""
+        rows = await in_store(svc.store, cases.get_cases, svc.store.engine, [str(m.case_id) for m in msgs])
+        outcomes = [document_revision(svc.catalog, m, rows.get(str(m.case_id)), svc.link_keys) for m in msgs]
+        prepared = [o.item for o in outcomes if isinstance(o, Prepared)]
+        stored = iter(await append_by_kommun(svc.store, prepared, rt.clock()))
+        letters, fields, revisions = [], [], []
+        for msg, o in zip(msgs, outcomes, strict=True):
+            if isinstance(o, Refused):
+                _note_refusal(msg, o, "decision")
+                letters.append(_dead_letter(streams.REVISIONS, msg, o, rt, f"decision:r{msg.revision}"))
+                fields.append({"outcome": "refused", "revision": msg.revision})
+                continue
+            s = next(stored)
+            RECORDS.labels(level=o.level, step="revision", outcome="stored" if s.created else "duplicate").inc()
+            revisions.append((msg, o.level))
+            fields.append({"outcome": "ok", "level": o.level, "revision": msg.revision, "created": s.created})
+        for msg, level in revisions:  # after the records: a case shows a revision only once it is documented
+            values = revision_values(msg, DocumentationLevel(level))
+            await in_store(svc.store, cases.record_revision, svc.store.engine, str(msg.case_id), msg.revision,
+                           values | {"updated_at": cases.stamp(level, rt.clock())},
+                           msg.decision.decided_on if msg.decision else request_day(msg.received_at), None)
+        if letters:
+            await rt.writer.publish_many(letters)
+        return fields
+
+    svc.handlers.update(decisions=on_decisions_made, information=on_information_given, revisions=on_revisions)
+    register_consumer(broker, rt, stream=streams.REVISIONS, group=streams.GROUP_AUDIT, model=DecisionMade,
+                      handle_batch=on_revisions,
+                      description="Document each revision of a decision at the insats's level; the earlier is kept")
     register_consumer(broker, rt, stream=streams.DECISIONS, group=streams.GROUP_AUDIT, model=DecisionMade,
                       handle_batch=on_decisions_made, description="Document each decision at the insats's level")
     register_consumer(broker, rt, stream=streams.INFORMATION, group=streams.GROUP_AUDIT,

@@ -13,8 +13,8 @@ from prometheus_client import REGISTRY
 
 from iub_contracts import streams
 from iub_contracts.catalog_loader import default_catalog_dir, load_catalog
-from iub_contracts.messages import DecisionMade, RequestReceived
-from iub_eligibility.domain.request import evaluate_request
+from iub_contracts.messages import DecisionMade, ProviderFactsRecorded, RequestReceived
+from iub_eligibility.domain.request import evaluate_request, evaluate_revision
 from iub_eligibility.settings import EligibilitySettings
 from iub_runtime import metrics
 from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
@@ -48,6 +48,18 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
     register_consumer(broker, rt, stream=streams.REQUESTS, group=streams.GROUP_ELIGIBILITY,
                       model=RequestReceived, handle_batch=on_requests_received,
                       description="Decide each request against the catalogue in force")
+    async def on_provider_facts(msgs: list[ProviderFactsRecorded]) -> list[dict]:
+        """Decide each case again after a provider's villkor and consent facts: a revision, published once."""
+        made = [evaluate_revision(state["catalog"], m, rt.clock()) for m in msgs]
+        await rt.writer.publish_many([(streams.REVISIONS, d, f"eligibility:{d.case_id}:r{d.revision}") for d in made])
+        return [{"outcome_detail": d.decision.outcome.value if d.decision else f"error:{d.error.code.value}",
+                 "revision": d.revision} for d in made]
+
+    register_consumer(broker, rt, stream=streams.PROVIDER_FACTS, group=streams.GROUP_ELIGIBILITY,
+                      model=ProviderFactsRecorded, handle_batch=on_provider_facts,
+                      description="Decide a case again after a provider's villkor and consent facts")
+    broker.publisher(streams.REVISIONS, title=streams.REVISIONS, schema=DecisionMade,
+                     description="A revision of a decision after a provider's facts (the earlier one is kept)")
     broker.publisher(streams.DECISIONS, title=streams.DECISIONS, schema=DecisionMade,
                      description="The decision (or decision error) for each request")
 
@@ -68,6 +80,7 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
             state["health"].close()
         await rt.close()
 
+    app.iub_handlers = {"requests": on_requests_received, "provider_facts": on_provider_facts}
     app.iub_runtime = rt  # for handler tests (TestRedisBroker) and operators' tooling
     app.iub_state = state
     return app

@@ -79,6 +79,13 @@ def create_app(settings: NotifySettings | None = None) -> FastStream:
                       handle=on_decision_made, concurrency=settings.delivery_concurrency,
                       description="Give the 11 kap 6 § information to everyone who turned to the service, "
                       "from the decision (documentation never delays it)")
+    async def on_revision(msg: DecisionMade):
+        """Inform again (11 kap 6 §) when a provider's facts changed the outcome; an unchanged one is not resent."""
+        return await state["notifier"].handle_revision(msg)
+
+    register_consumer(broker, rt, stream=streams.REVISIONS, group=streams.GROUP_NOTIFY, model=DecisionMade,
+                      handle=on_revision, concurrency=settings.delivery_concurrency,
+                      description="Inform again when a revision changed the outcome")
     broker.publisher(streams.INFORMATION, title=streams.INFORMATION, schema=InformationGiven,
                      description="Proof that the information was given (no personal data)")
     broker.publisher(streams.dead_letter_stream(streams.DECISIONS), title="notify delivery failures",

@@ -38,6 +38,11 @@ ONCE_KEY = "notify:{request_id}"
 FAILED_ONCE_KEY = "notify-failed:{request_id}"
 
 
+def delivery_id(msg: DecisionMade) -> str:
+    """What the information is given once for: the request, or one revision of its decision."""
+    return str(msg.request_id) if msg.revision == 0 else f"{msg.request_id}:r{msg.revision}"
+
+
 class Notifier:
     """Gives the 11 kap 6 § information once per request, whatever the outcome."""
 
@@ -59,9 +64,16 @@ class Notifier:
         self.retries = retries
         self.backoff = backoff or Backoff(0.5, 30.0)
 
+    async def handle_revision(self, msg: DecisionMade) -> dict | Later:
+        """A revision: inform again only when the outcome changed (the earlier information still holds)."""
+        outcome = msg.decision.outcome if msg.decision else None
+        if msg.previous_outcome is not None and outcome == msg.previous_outcome:
+            return {"outcome": "unchanged"}
+        return await self.handle(msg)
+
     async def handle(self, msg: DecisionMade) -> dict | Later:
         """Send unless already sent (ledger), then publish the dead letter (if failed) and the event."""
-        rid = str(msg.request_id)
+        rid = delivery_id(msg)
         if await self.redis.exists(f"iub:once:{ONCE_KEY.format(request_id=rid)}"):
             return {"outcome": "duplicate"}
         sent = await self.ledger.sent(rid)
@@ -99,7 +111,7 @@ class Notifier:
         return DeliveryIn(kind=d.kind, callback_url=d.callback_url, call_ref=d.call_ref)
 
     async def _attempt(self, msg: DecisionMade) -> SentRecord | Later:
-        rid = str(msg.request_id)
+        rid = delivery_id(msg)
         token = await self.ledger.lease(rid)
         if token is None:  # another process is sending right now: look again shortly
             return Later("DeliveryInProgress", delay_s=1.0)
@@ -127,7 +139,7 @@ class Notifier:
             return sent
 
     async def _publish(self, msg: DecisionMade, sent: SentRecord) -> None:
-        rid = str(msg.request_id)
+        rid = delivery_id(msg)
         info = InformationText(text=sent.text, template=sent.template, language=sent.language,
                                language_requested=sent.language_requested, fallback=sent.fallback)
         now = self.clock()

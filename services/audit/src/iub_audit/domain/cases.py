@@ -21,6 +21,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
+from iub_audit.domain.records import reason_codes
 from iub_contracts.api import FieldProblem
 from iub_contracts.catalog import AgeVillkor, DocumentationLevel, InsatsVersion, leaf_villkor
 from iub_contracts.decision import Decision, Outcome
@@ -162,3 +163,13 @@ def decision_kept(d: Decision, level: DocumentationLevel) -> Decision:
     villkor = [v.model_copy(update={"explanation": ""}) for v in d.villkor]
     return d.model_copy(update={"villkor": villkor, "summary": "", "staff_note": None,
                                 "consent": d.consent.model_copy(update={"explanation": ""})})
+
+
+def revision_values(msg: DecisionMade, level: DocumentationLevel) -> dict:
+    """What a revision changes in its case: outcome, status, decision (and reason codes at 14 kap 5 §)."""
+    d = msg.decision
+    values = {"outcome": d.outcome.value if d else None, "status": status_of(d.outcome if d else None),
+              "decision": decision_kept(d, level).model_dump_json() if d else None}
+    if level is DocumentationLevel.ANONYMISED:
+        values["reason_codes"] = json.dumps(reason_codes(msg))
+    return values

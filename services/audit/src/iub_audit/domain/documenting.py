@@ -111,3 +111,26 @@ def document_information(catalog: Catalog, msg: InformationGiven,
                        keys.aliases(msg.request_id, "information"))
     except (PiiRefused, ValidationError) as exc:
         return _refusal(exc)
+
+
+def document_revision(catalog: Catalog, msg: DecisionMade, case: Any, keys: LinkKeys) -> Prepared | Refused:
+    """A revision's record at its case's level (the level of the first decision, a board decision).
+
+    At 14 kap 5 § the age band and gender are the case's (the facts kept for re-deciding hold the
+    age only generalised to the insats's limits). ``case`` is the case row, None when unknown.
+    """
+    if case is None:
+        return Refused("UnknownCase", "no case for the revision")
+    level = DocumentationLevel(case.level)
+    topic = level_and_topic(catalog, msg.kommun, msg.insats_id, case.request_day)[1]
+    try:
+        record = build_decision_record(msg, level, topic, keys=keys)
+        if isinstance(record, AnonymisedRecord):
+            record = AnonymisedRecord.model_validate(record.model_dump() | {
+                "age_band": case.age_band or "okänd", "legal_gender": case.legal_gender or "okänt",
+                "day": case.request_day})
+        elif record.day != case.request_day:
+            record = type(record).model_validate(record.model_dump() | {"day": case.request_day})
+        return prepare(record, keys.aliases(msg.request_id, record.step))
+    except (PiiRefused, IdentityMissing, ValidationError) as exc:
+        return _refusal(exc)

@@ -24,6 +24,11 @@ class IdentityMissing(Exception):
     """An individually documented insats arrived without a personnummer."""
 
 
+def revision_step(step: str, revision: int) -> str:
+    """The step of a record: 'decision' / 'information', and 'decision:r2' … for a revision."""
+    return step if revision == 0 else f"{step}:r{revision}"
+
+
 def _legal_gender(msg: DecisionMade) -> str:
     return msg.legal_gender or "okänt"
 
@@ -49,9 +54,10 @@ def build_decision_record(msg: DecisionMade, level: DocumentationLevel | None, t
 
     14 kap 4–5 §: the record's id is a keyed hash, never the request id (see domain.linkage).
     """
+    step = revision_step(AuditStep.DECISION.value, msg.revision)
     common = dict(
-        request_id=stored_id(_level_name(level), msg.request_id, AuditStep.DECISION.value, keys),
-        step=AuditStep.DECISION,
+        request_id=stored_id(_level_name(level), msg.request_id, step, keys),
+        step=step,
         kommun=msg.kommun,
         insats_id=msg.insats_id,
         day=request_day(msg.received_at),
@@ -105,9 +111,10 @@ def build_information_record(msg: InformationGiven, level: DocumentationLevel | 
         delivered_via=msg.delivered_via,
         attempts=msg.attempts,
     )
+    step = revision_step(AuditStep.INFORMATION.value, msg.revision)
     common = dict(
-        request_id=stored_id(_level_name(level), msg.request_id, AuditStep.INFORMATION.value, keys),
-        step=AuditStep.INFORMATION,
+        request_id=stored_id(_level_name(level), msg.request_id, step, keys),
+        step=step,
         kommun=msg.kommun,
         insats_id=msg.insats_id,
         day=day or request_day(msg.occurred_at),

@@ -7,6 +7,7 @@ SoL, DOMAIN.md). A "no" is always "not without needs assessment — you can appl
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from iub_contracts.catalog import InsatsVersion, KommunCatalog, Reading
 from iub_contracts.catalog_loader import Catalog
@@ -127,8 +128,13 @@ def decide_version(
     insats_id: str,
     facts: ApplicantFacts,
     on: dt.date,
+    confirmed: Mapping[str, bool] | None = None,
 ) -> Decision:
-    """The decision for an insats version already picked (the body of ``decide``)."""
+    """The decision for an insats version already picked (the body of ``decide``).
+
+    ``confirmed``: villkor the utförare confirmed (True) or refuted (False) summarily, by id; such
+    a villkor takes that status whatever the stated facts said (the provider checks, e.g. an ID card).
+    """
     results: list[VillkorResult] = []
     limits: list[dt.date] = []
     limited: list[str] = []
@@ -140,6 +146,8 @@ def decide_version(
     scoped += [("insats", v) for v in version.villkor]
     for scope, v in scoped:
         result, until = evaluate_villkor_until(v, facts, on, scope)  # type: ignore[arg-type]
+        if confirmed and result.villkor_id in confirmed:
+            result = confirmed_result(result, confirmed[result.villkor_id])
         results.append(result)
         if until is not None and result.status is VillkorStatus.MET:
             limits.append(until)
@@ -180,8 +188,17 @@ def decide_version(
     )
 
 
+def confirmed_result(result: VillkorResult, met: bool) -> VillkorResult:
+    """A villkor as the utförare found it summarily: met or not met, said so in the explanation."""
+    said = ("Utföraren har kontrollerat villkoret och det är uppfyllt." if met
+            else "Utföraren har kontrollerat villkoret och det är inte uppfyllt.")
+    return result.model_copy(update={"status": VillkorStatus.MET if met else VillkorStatus.NOT_MET,
+                                     "explanation": f"{result.explanation} {said}".strip()})
+
+
 def decide(
-    catalog: Catalog, kommun: str, insats_id: str, facts: ApplicantFacts, on: dt.date
+    catalog: Catalog, kommun: str, insats_id: str, facts: ApplicantFacts, on: dt.date,
+    confirmed: Mapping[str, bool] | None = None,
 ) -> Decision | DecisionError:
     """Decide whether a person can get an insats without needs assessment on a date."""
     kommun_catalog = catalog.kommun(kommun)
@@ -214,4 +231,4 @@ def decide(
             f"den {on.isoformat()}.",
             catalog,
         )
-    return decide_version(catalog, kommun_catalog, version, insats_id, facts, on)
+    return decide_version(catalog, kommun_catalog, version, insats_id, facts, on, confirmed)

@@ -7,7 +7,7 @@ import datetime as dt
 from iub_contracts.calendar import request_day
 from iub_contracts.catalog_loader import Catalog
 from iub_contracts.decision import Decision
-from iub_contracts.messages import DecisionMade, RequestReceived
+from iub_contracts.messages import DecisionMade, DeliveryTarget, ProviderFactsRecorded, RequestReceived
 from iub_eligibility.domain.age import legal_gender_from_personnummer, resolve_age
 from iub_eligibility.domain.decide import decide
 
@@ -45,4 +45,43 @@ def evaluate_request(catalog: Catalog, request: RequestReceived, now: dt.datetim
         legal_gender=gender,
         decision=result if is_decision else None,
         error=None if is_decision else result,
+    )
+
+
+def evaluate_revision(catalog: Catalog, msg: ProviderFactsRecorded, now: dt.datetime) -> DecisionMade:
+    """Decide a case again from its kept facts and the provider's confirmations (a revision).
+
+    A provider never sets the outcome: only villkor confirmations and consents go in.
+
+    The catalogue version is the one in force on the request's day, as for the first decision.
+    The information goes out again by the status (poll): the delivery target of the request was
+    deleted once the first information was given.
+    """
+    on = msg.request_day
+    confirmed = {c.villkor_id: c.confirmed for c in msg.confirmations}
+    result = decide(catalog, msg.kommun, msg.insats_id, msg.facts, on, confirmed)
+    is_decision = isinstance(result, Decision)
+    facts = msg.facts
+    gender = facts.legal_gender or (
+        legal_gender_from_personnummer(facts.personnummer) if facts.personnummer else None
+    )
+    return DecisionMade(
+        correlation_id=msg.case_id,
+        occurred_at=now,
+        request_id=msg.case_id,
+        kommun=msg.kommun,
+        insats_id=msg.insats_id,
+        channel=msg.channel,
+        language=msg.language,
+        delivery=DeliveryTarget(kind="poll"),
+        facts=facts,
+        # 10:00 UTC is the same Swedish calendar day: the revision is decided on the request's day
+        received_at=dt.datetime.combine(on, dt.time(10, 0), dt.UTC),
+        age_at_request=resolve_age(facts, on),
+        legal_gender=gender,
+        decision=result if is_decision else None,
+        error=None if is_decision else result,
+        revision=msg.revision,
+        case_id=msg.case_id,
+        previous_outcome=msg.previous_outcome,
     )

@@ -34,6 +34,8 @@ def information_given(
         status=InformationStatus.DELIVERED if delivered else InformationStatus.FAILED,
         attempts=attempts,
         outcome=msg.decision.outcome.value if msg.decision else (msg.error.code.value if msg.error else None),
+        revision=msg.revision,
+        case_id=msg.case_id,
     )
 
 
