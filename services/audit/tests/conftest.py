@@ -19,7 +19,8 @@ def _fresh(url: str) -> AuditStore:
     migrate(engine)
     if engine.dialect.name == "postgresql":  # one database per session: empty it per test
         with engine.begin() as conn:
-            conn.exec_driver_sql("TRUNCATE audit_records, audit_chain_heads, audit_staged")
+            conn.exec_driver_sql("TRUNCATE audit_records, audit_chain_heads, audit_staged, audit_cases, "
+                                  "audit_case_revisions, audit_provider_events")
     return AuditStore(engine, SIGNER)
 
 

@@ -80,7 +80,8 @@ def seed_request(client, body: dict) -> str:
 def st_app(clean_redis):
     """The in-process app; a client with every operation on every kommun is added to the test clients."""
     everything = ClientConfig(id="schemathesis", name="schemathesis", key_sha256=[hash_key(ST_KEY)],
-                              kommuner=["*"], operations=list(Operation), rate_per_minute=10**9,
+                              kommuner=["*"], rate_per_minute=10**9,
+                              operations=[o for o in Operation if not o.value.startswith("provider:")],
                               webhook_secret=SECRETS["phone-sala"])
     app = create_api(make_settings(clean_redis), ClientRegistry([*registry().clients, everything]))
     yield app

@@ -48,8 +48,9 @@ def load_registry(settings: IntakeSettings) -> ClientRegistry | None:
 
 
 def dev_client(settings: IntakeSettings) -> ClientConfig:
-    """The one client of development mode: every operation on every kommun."""
-    ops = [op for op in Operation if op is not Operation.TELEPHONY or settings.dev_webhook_secret]
+    """The one client of development mode: every intake operation on every kommun (providers use audit)."""
+    ops = [op for op in Operation if (op is not Operation.TELEPHONY or settings.dev_webhook_secret)
+           and op not in (Operation.PROVIDER_READ, Operation.PROVIDER_WRITE)]
     return ClientConfig(
         id=DEV_CLIENT_ID,
         name="Utveckling (IUB_AUTH_DISABLED)",
