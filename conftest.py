@@ -24,6 +24,7 @@ os.environ.setdefault("IUB_CATALOG_DIR", str(ROOT / "catalog"))
 # audit's secrets for the services tests start (never defaults: the service refuses those outside dev mode)
 os.environ.setdefault("IUB_AUDIT_CHAIN_KEY", "test-chain-key-" + "c" * 32)
 os.environ.setdefault("IUB_AUDIT_LINK_KEY", "test-link-key-" + "l" * 32)
+os.environ.setdefault("IUB_HISTORY_KEY", "test-history-key-" + "h" * 32)
 
 
 def _docker_answers() -> bool:

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from iub_audit.carrying_out import purge_events
 from iub_audit.checkpoints import append_checkpoint, read_checkpoints
 from iub_audit.domain.chain import latest_checkpoints
 from iub_audit.domain.retention import cutoffs, expired
@@ -220,6 +221,9 @@ def purge(
     store = open_store(database_url)
     cut = cutoffs(_today(), AuditSettings().retention_days(), before.date() if before else None)
     results = store.purge(cut, now=dt.datetime.now(dt.UTC))
+    events_gone = purge_events(store.engine, cut)  # the carrying-out index goes with its records
+    if events_gone:
+        typer.echo(f"{events_gone} genomförandehändelser gallrade ur händelseindexet")
     deleted = sum(r.deleted for r in results)
     emptied = sum(r.emptied for r in results)
     typer.echo(f"{deleted + emptied} poster gallrade ({deleted} borttagna, {emptied} tömda i väntan på sin tur)")

@@ -190,12 +190,47 @@ class LegalGenderVillkor(_VillkorBase):
 
 
 class HasHadInsatsVillkor(_VillkorBase):
-    """Has had a named insats; optionally it ended no longer than ``ended_within_days`` ago."""
+    """Has had an earlier insats; optionally it ended no longer than ``ended_within_days`` ago.
+
+    The earlier insats is referenced by one id (``insats_ref``), by a list ("any of": ``any_of``)
+    or by the unit that carried it out (``unit``: "efter insats på Bryggan"). Every id resolves
+    to an insats of the same catalogue or to one the catalogue declares external
+    (``KommunCatalog.external_insatser``); a unit must be the unit of an insats in the catalogue.
+    """
 
     kind: Literal["has_had_insats"] = "has_had_insats"
-    insats_ref: str = Field(description="Key of the earlier insats, e.g. 'bostad-forst'")
+    insats_ref: str | None = Field(default=None, description="Id of the earlier insats, e.g. 'bostad-forst'")
+    any_of: list[str] = Field(default_factory=list, description="Ids of insatser, any one of which meets it")
+    unit: str | None = Field(default=None, description="Any insats of this unit (the catalogue's `unit`) meets it")
     insats_name: str = Field(description="Its name in Swedish, for explanations")
-    ended_within_days: int | None = Field(default=None, ge=1)
+    ended_within_days: int | None = Field(
+        default=None, ge=1, description="Window in days counted from the earlier insats's end date (inclusive)"
+    )
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> HasHadInsatsVillkor:
+        given = [self.insats_ref is not None, bool(self.any_of), self.unit is not None]
+        if sum(given) != 1:
+            raise ValueError("a has_had_insats villkor references exactly one of insats_ref, any_of or unit")
+        if self.any_of and len(self.any_of) != len(set(self.any_of)):
+            raise ValueError("any_of lists an insats twice")
+        return self
+
+    @property
+    def stated_ref(self) -> str:
+        """The ref a person's stated history answers with (the question's ``ref``)."""
+        return self.insats_ref or self.id
+
+    @property
+    def referenced_ids(self) -> list[str]:
+        """The insats ids the villkor names (empty for a unit reference)."""
+        return [self.insats_ref] if self.insats_ref else list(self.any_of)
+
+    def accepts(self, insats_id: str, unit: str | None) -> bool:
+        """Whether an earlier insats (by id and unit) meets the reference."""
+        if self.unit is not None:
+            return unit == self.unit
+        return insats_id in self.referenced_ids
 
 
 class CurrentlyHasVillkor(_VillkorBase):
@@ -420,6 +455,53 @@ class Contact(_Strict):
     how_to_apply: str = Field(description="How to apply for needs-assessed insatser, in Swedish")
 
 
+class CodeEntry(_Strict):
+    """One code of a fixed per-kommun list, with its Swedish label."""
+
+    code: str = Field(pattern=r"^[a-z0-9_-]+$", max_length=40)
+    label: str
+
+
+class Scale(_Strict):
+    """A de-identified scale (e.g. wellbeing 1–5) recorded at the start and end of a 14:5 insats."""
+
+    id: str = Field(pattern=r"^[a-z0-9_-]+$", max_length=40)
+    label: str
+    min: int
+    max: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Scale:
+        if self.min >= self.max:
+            raise ValueError("a scale needs min < max")
+        return self
+
+
+class FollowupCodes(_Strict):
+    """The kommun's fixed lists for documenting the carrying out of insatser (14 kap 3–5 § SoL).
+
+    ``end_reasons``: why a participant ended early; ``situation``: de-identified social situation
+    codes (14:5, at start and end); ``scales``: de-identified wellbeing scales (14:5, start and end).
+    """
+
+    end_reasons: list[CodeEntry] = Field(min_length=1)
+    situation: list[CodeEntry] = Field(default_factory=list)
+    scales: list[Scale] = Field(default_factory=list)
+    note_max_chars: int = Field(default=500, ge=1, le=4000, description="Length limit of a 14:3 note")
+    readings: list[str] = Field(
+        default_factory=list, description="Ids of readings (in `readings`) these lists rest on"
+    )
+
+
+class ExternalInsats(_Strict):
+    """An insats a history villkor references that is not in this catalogue (e.g. a needs-assessed one)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="The id villkor reference it by")
+    name: str = Field(description="Its name in Swedish")
+    why: str = Field(description="Why it is not in the catalogue (e.g. needs-assessed, another provider)")
+    source: SourceRef
+
+
 class KommunCatalog(_Strict):
     """All IUB insatser of one kommun or utförare, from one source document."""
 
@@ -440,6 +522,41 @@ class KommunCatalog(_Strict):
         default_factory=list,
         description="Readings that affect several insatser (each names them in `insatser`)",
     )
+    external_insatser: list[ExternalInsats] = Field(
+        default_factory=list,
+        description="Insatser that history villkor reference but that are not in this catalogue, with source",
+    )
+    followup: FollowupCodes | None = Field(
+        default=None, description="Codes the carrying out of insatser is documented with (issue 10)"
+    )
+
+    @model_validator(mode="after")
+    def _history_references_resolve(self) -> KommunCatalog:
+        ids = {i.id for i in self.insatser}
+        external = {e.id for e in self.external_insatser}
+        if ids & external:
+            raise ValueError(f"external_insatser repeats catalogue insatser: {sorted(ids & external)}")
+        units = {v.unit for i in self.insatser for v in i.versions}
+        problems = []
+        for insats in self.insatser:
+            for version in insats.versions:
+                for v in leaf_villkor([*version.villkor, *self.kommun_villkor]):
+                    if not isinstance(v, HasHadInsatsVillkor):
+                        continue
+                    unknown = [r for r in v.referenced_ids if r not in ids | external]
+                    if unknown:
+                        problems.append(f"{insats.id}/{v.id}: references no insats: {unknown} "
+                                        "(declare it in external_insatser with its source)")
+                    if v.unit is not None and v.unit not in units:
+                        problems.append(f"{insats.id}/{v.id}: no insats of unit {v.unit!r}")
+        if self.followup is not None:
+            known = {r.id for r, _ in self.all_readings()}
+            missing = [r for r in self.followup.readings if r not in known]
+            if missing:
+                problems.append(f"followup: unknown readings {missing}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _unique_ids(self) -> KommunCatalog:
@@ -463,7 +580,9 @@ class KommunCatalog(_Strict):
 
     def readings_for(self, insats_id: str, version: InsatsVersion) -> list[Reading]:
         """Every reading a decision on this insats version can rest on, each once (any status)."""
-        found: list[Reading] = [r for r in self.readings if insats_id in r.insatser]
+        # the readings of the follow-up code lists concern documenting the carrying out, not decisions
+        followup = set(self.followup.readings) if self.followup else set()
+        found: list[Reading] = [r for r in self.readings if insats_id in r.insatser and r.id not in followup]
         found += version.readings
         if version.kommun_villkor_apply:
             found += [r for v in self.kommun_villkor for r in v.readings]

@@ -67,3 +67,17 @@ class ApplicantFacts(BaseModel):
     guardians: list[Guardian] | None = Field(
         default=None, max_length=6, description="All vårdnadshavare; None when not given"
     )
+
+
+class RecordedEnd(BaseModel):
+    """An earlier insats's end as documented at individual level (14 kap 3 §) in the same kommun.
+
+    Read by eligibility from audit's history index (keyed by kommun and a keyed hash of the
+    personnummer), never stated by the person; answers ``has_had_insats`` villkor.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    insats_id: str = Field(max_length=120)
+    unit: str = Field(max_length=200)
+    ended_on: dt.date

@@ -174,3 +174,62 @@ class ProviderCase(CaseSummary):
     events: list[CaseEvent] = Field(default_factory=list)
     right_to_apply: str | None = None
 
+
+
+# --------------------------------------------------------------------------- carrying out (issue 10, point 4)
+
+EventKind = Literal["start", "contact", "end"]
+ContactForm = Literal["individual", "group", "phone", "digital"]
+EndKind = Literal["completed", "ended_early", "never_started"]
+Code = Annotated[str, Field(pattern=r"^[a-z0-9_-]+$", max_length=40)]
+
+
+class CarryingOutEventIn(_In):
+    """One event of carrying out an insats: start, a contact, or the end (idempotent on event_id).
+
+    ``situation``/``scales``: 14 kap 5 § only, at start and end, codes and scales from the
+    kommun's catalogue (no free text). ``note``: 14 kap 3 § only, short, personal data (shown in
+    partsinsyn, never logged).
+    """
+
+    event_id: uuid.UUID
+    kind: EventKind
+    date: dt.date = Field(description="Not before the request, not in the future")
+    form: ContactForm | None = Field(default=None, description="contact: how it took place")
+    minutes: int | None = Field(default=None, ge=1, le=1440, description="contact: its length")
+    end: EndKind | None = Field(default=None, description="end: how the insats ended")
+    reason: Code | None = Field(default=None, description="end ended_early: a code from the kommun's list")
+    situation: Code | None = Field(default=None, description="14:5 start/end: de-identified social situation code")
+    scales: dict[Code, int] = Field(default_factory=dict, max_length=10,
+                                    description="14:5 start/end: de-identified scales (e.g. mående 1–5)")
+    note: str | None = Field(default=None, max_length=4000, description="14:3 only: a short note (personal data)")
+
+
+class EventAccepted(BaseModel):
+    """201: the event is documented at the insats's level (or was before: duplicate)."""
+
+    case_id: uuid.UUID
+    event_id: uuid.UUID
+    kind: EventKind
+    status: CaseStatus
+    duplicate: bool
+
+
+class AdvisoryCountIn(_In):
+    """14 kap 4 §: counts of an advisory insats per day, topic and channel; nobody identified, no case id."""
+
+    event_id: uuid.UUID
+    kommun: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)]
+    insats_id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=120)]
+    date: dt.date
+    topic: Code = Field(description="The topic of the advice (a code, no free text)")
+    channel: Literal["app", "telephony"] = Field(description="How the people reached the service")
+    form: ContactForm | None = Field(default=None, description="How the contacts took place")
+    count: int = Field(ge=1, le=10_000)
+
+
+class CountAccepted(BaseModel):
+    """201: the count is documented (or was before: duplicate)."""
+
+    event_id: uuid.UUID
+    duplicate: bool

@@ -183,7 +183,7 @@ def _simple(v, kommun: KommunCatalog, scope: str, parent: AnyOfVillkor | None) -
                 ),
                 serves=serves,
                 confirm_by=confirm,
-                ref=v.insats_ref,
+                ref=v.stated_ref,
                 ended_within_days=v.ended_within_days,
             )
         ]

@@ -64,6 +64,28 @@ class ConsentBasis(BaseModel):
     recorded_at: dt.datetime | None
 
 
+class CarryingOutPart(BaseModel):
+    """A carrying-out event as documented at 14 kap 4–5 §: codes and numbers only, no free text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    kind: Literal["start", "contact", "end"]
+    date: dt.date
+    form: Literal["individual", "group", "phone", "digital"] | None = None
+    minutes: int | None = Field(default=None, ge=1, le=1440)
+    end: Literal["completed", "ended_early", "never_started"] | None = None
+    reason: Code | None = None
+    situation: Code | None = None
+    scales: dict[Code, int] = Field(default_factory=dict, max_length=10)
+
+
+class IndividualCarryingOut(CarryingOutPart):
+    """A carrying-out event at 14 kap 3 §: the same, plus a short note (personal data)."""
+
+    event_id: uuid.UUID
+    staff_note: str | None = Field(default=None, max_length=4000)
+
+
 class IndividualRecord(_Record):
     """14 kap 3 § SoL: documentation at individual level (the decision, then the information)."""
 
@@ -79,6 +101,7 @@ class IndividualRecord(_Record):
     consent_basis: list[ConsentBasis] = Field(default_factory=list)
     valid_until: dt.date | None = None
     information: InformationPart | None = None
+    carrying_out: IndividualCarryingOut | None = None
 
     @model_validator(mode="after")
     def _decision_says_when_and_which_version(self) -> IndividualRecord:
@@ -97,6 +120,7 @@ class AnonymisedRecord(_Record):
     outcome: Code | None = None
     reason_codes: list[Code] = Field(default_factory=list, max_length=50)
     information: InformationPart | None = None
+    carrying_out: CarryingOutPart | None = None
 
 
 class AdvisoryRecord(_Record):
@@ -105,6 +129,9 @@ class AdvisoryRecord(_Record):
     level: Literal["advisory"] = "advisory"
     topic: str = Field(pattern=r"^[a-z0-9_-]+$", max_length=80)
     information: InformationPart | None = None
+    count: int | None = Field(default=None, ge=1, le=10_000, description="Advisory counts: contacts that day")
+    form: Literal["individual", "group", "phone", "digital"] | None = Field(
+        default=None, description="Advisory counts: how the contacts took place")
 
 
 DocumentationRecord = Annotated[

@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # audit_support, share
 
 from audit_support import FIGURES, SIGNER  # noqa: E402
 
+from iub_audit.schema import metadata  # noqa: E402
 from iub_audit.store import AuditStore, make_engine, migrate  # noqa: E402
 
 
@@ -19,8 +20,8 @@ def _fresh(url: str) -> AuditStore:
     migrate(engine)
     if engine.dialect.name == "postgresql":  # one database per session: empty it per test
         with engine.begin() as conn:
-            conn.exec_driver_sql("TRUNCATE audit_records, audit_chain_heads, audit_staged, audit_cases, "
-                                  "audit_case_revisions, audit_provider_events")
+            conn.exec_driver_sql("TRUNCATE " + ", ".join(t.name for t in metadata.sorted_tables
+                                                          if t.name != "audit_schema_version"))
     return AuditStore(engine, SIGNER)
 
 

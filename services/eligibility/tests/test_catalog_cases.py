@@ -137,7 +137,7 @@ def _facts_meeting(villkor: list[Villkor], on: dt.date) -> ApplicantFacts | None
         elif v.kind == "bosatt_eller_vistas":
             fields["bosatt_eller_vistas_i_kommunen"] = True
         elif isinstance(v, HasHadInsatsVillkor):
-            previous.append(PreviousInsats(ref=v.insats_ref, ended_on=on))
+            previous.append(PreviousInsats(ref=v.stated_ref, ended_on=on))
         elif v.kind == "currently_has":
             current.append(v.ref)
         elif v.kind == "placed_outside_home":

@@ -15,6 +15,7 @@ from iub_contracts.catalog import (
     Contact,
     CurrentlyHasVillkor,
     Documentation,
+    ExternalInsats,
     FactVillkor,
     FolkbokfordVillkor,
     HasHadInsatsVillkor,
@@ -24,6 +25,7 @@ from iub_contracts.catalog import (
     LegalGenderVillkor,
     PlacedVillkor,
     SourceRef,
+    leaf_villkor,
 )
 from iub_contracts.catalog_loader import Catalog
 from iub_contracts.decision import (
@@ -79,6 +81,12 @@ def build_catalog(*insatser: Insats, kommun_villkor=(FOLKBOKFORD,)) -> Catalog:
         contact=Contact(how_to_apply="Kontakta Kundcenter."),
         kommun_villkor=list(kommun_villkor),
         insatser=list(insatser),
+        external_insatser=[  # every history reference of these tests declared external (validate fails otherwise)
+            ExternalInsats(id=r, name=r, why="test", source=SRC)
+            for r in sorted({r for i in insatser for ver in i.versions
+                             for v in leaf_villkor([*ver.villkor, *kommun_villkor])
+                             if isinstance(v, HasHadInsatsVillkor) for r in v.referenced_ids}
+                            - {i.id for i in insatser})],
     )
     return Catalog(kommuner={"testby": kc}, version="sha256:test")
 

@@ -128,7 +128,7 @@ def test_a_decision_resting_on_an_open_reading_names_it_for_staff_never_in_the_t
     ("kommun", "insats", "facts", "reading"),
     [
         ("ostersund", "booster-nexus", {"stated_age": 40, "folkbokford_i_kommunen": True,
-                                        "other_facts": {"deltagit_i_cra_ap_spel_eller_anhorigstod": True}},
+                                        "previous_insatser": [{"ref": "spelbehandling"}]},
          "booster-nexus-inom-ett-ar"),
         ("ostersund", "forstarkt-cra", {"stated_age": 40, "current_insatser": ["cra-behandlare"]},
          "forstarkt-cra-folkbokforing"),

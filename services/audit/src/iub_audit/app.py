@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from iub_audit import insyn, insyn_log, provider_api, provider_web
+from iub_audit import insyn, insyn_log, provider_api, provider_events_api, provider_web
 from iub_audit.service import AuditService, build_service
 from iub_audit.settings import AuditSettings
 from iub_contracts.api import FieldProblem
@@ -172,7 +172,8 @@ def create_api(settings: AuditSettings | None = None, registry: ClientRegistry |
         return get_redoc_html(openapi_url="/openapi.json", title="IUB audit – API")
 
     api.include_router(insyn.build_router(lambda: svc.store, guard, lookups))
-    api.include_router(provider_api.build_router(lambda: svc, provider_guard))
+    api.include_router(provider_api.build_router(lambda: svc, provider_guard, provider_events_api.case_events))
+    api.include_router(provider_events_api.build_router(lambda: svc, provider_guard))
     api.include_router(provider_web.build_router(lambda req: req.app, lambda: registry, provider_web.SessionStore(
         lambda: svc.rt.redis, settings.provider_session_ttl_s), provider_web.web_settings(settings),
         lambda: svc.rt.clock(), lambda: svc.catalog))

@@ -146,6 +146,25 @@ provider_events = Table(
     sqlite_with_rowid=False,
 )
 
+# Carrying-out events of a case (issue 10, point 4): the order the state machine checks and what the
+# case view shows. The chain record is the documentation; this row is its index, at the same level
+# (details hold a 14 kap 3 § note only for individual cases) and gallrad with it.
+case_events = Table(
+    "audit_case_events",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("case_id", String(36), nullable=False, index=True),
+    Column("kommun", String(80), nullable=False),
+    Column("insats_id", String(120), nullable=False),
+    Column("unit", String(200), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("kind", String(10), nullable=False),  # start | contact | end | count
+    Column("day", Date, nullable=False),
+    Column("details", Text, nullable=False),  # JSON
+    Column("body_sha256", String(64), nullable=False),
+    sqlite_with_rowid=False,
+)
+
 schema_version = Table(
     "audit_schema_version",
     metadata,
@@ -209,9 +228,14 @@ def _m6(conn: Connection) -> None:
     provider_events.create(conn, checkfirst=True)
 
 
+def _m7(conn: Connection) -> None:
+    """Carrying-out events of cases and advisory counts (issue 10, point 4)."""
+    case_events.create(conn, checkfirst=True)
+
+
 # ordered, versioned migrations; append only, never edit one that has shipped
 MIGRATIONS: list[tuple[int, Callable[[Connection], Any]]] = [(1, _m1), (2, _m2), (3, _m3), (4, _m4), (5, _m5),
-                                                             (6, _m6)]
+                                                             (6, _m6), (7, _m7)]
 
 
 def migrate(engine: Engine) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import structlog
@@ -12,11 +13,13 @@ from faststream.specification import AsyncAPI
 from prometheus_client import REGISTRY
 
 from iub_contracts import streams
+from iub_contracts.calendar import request_day
+from iub_contracts.catalog import HasHadInsatsVillkor, leaf_villkor
 from iub_contracts.catalog_loader import default_catalog_dir, load_catalog
 from iub_contracts.messages import DecisionMade, ProviderFactsRecorded, RequestReceived
 from iub_eligibility.domain.request import evaluate_request, evaluate_revision
 from iub_eligibility.settings import EligibilitySettings
-from iub_runtime import metrics
+from iub_runtime import history, metrics
 from iub_runtime.consumer import Runtime, make_canonical_log_middleware, register_consumer
 from iub_runtime.health import serve_health
 from iub_runtime.logging import configure_logging
@@ -33,10 +36,23 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
         make_canonical_log_middleware(rt), RedisPrometheusMiddleware(registry=REGISTRY, app_name="eligibility")])
     catalog_dir = Path(settings.catalog_dir) if settings.catalog_dir else default_catalog_dir()
     state: dict = {}
+    secret = history.secret_of(settings.history_key, settings.development())
+
+    async def _history(m: RequestReceived | ProviderFactsRecorded):
+        """The person's end records, only when a history villkor needs them (never blocks: None on error)."""
+        day = m.request_day if isinstance(m, ProviderFactsRecorded) else request_day(m.received_at)
+        version = state["catalog"].version_in_force(m.kommun, m.insats_id, day)
+        kommun = state["catalog"].kommun(m.kommun)
+        if version is None or kommun is None or not any(
+                isinstance(v, HasHadInsatsVillkor)
+                for v in leaf_villkor([*version.villkor, *kommun.kommun_villkor])):
+            return None
+        return await history.read_ends(rt.redis, secret, m.kommun, m.facts.personnummer)
 
     async def on_requests_received(msgs: list[RequestReceived]) -> list[dict]:
         """Decide each request and publish the decisions once each, pipelined."""
-        made = [evaluate_request(state["catalog"], m, rt.clock()) for m in msgs]
+        ends = await asyncio.gather(*(_history(m) for m in msgs))
+        made = [evaluate_request(state["catalog"], m, rt.clock(), e or ()) for m, e in zip(msgs, ends, strict=True)]
         await rt.writer.publish_many([(streams.DECISIONS, d, f"eligibility:{d.request_id}") for d in made])
         fields = []
         for d in made:
@@ -50,7 +66,8 @@ def create_app(settings: EligibilitySettings | None = None) -> FastStream:
                       description="Decide each request against the catalogue in force")
     async def on_provider_facts(msgs: list[ProviderFactsRecorded]) -> list[dict]:
         """Decide each case again after a provider's villkor and consent facts: a revision, published once."""
-        made = [evaluate_revision(state["catalog"], m, rt.clock()) for m in msgs]
+        ends = await asyncio.gather(*(_history(m) for m in msgs))
+        made = [evaluate_revision(state["catalog"], m, rt.clock(), e or ()) for m, e in zip(msgs, ends, strict=True)]
         await rt.writer.publish_many([(streams.REVISIONS, d, f"eligibility:{d.case_id}:r{d.revision}") for d in made])
         return [{"outcome_detail": d.decision.outcome.value if d.decision else f"error:{d.error.code.value}",
                  "revision": d.revision} for d in made]

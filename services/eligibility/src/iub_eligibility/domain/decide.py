@@ -7,7 +7,7 @@ SoL, DOMAIN.md). A "no" is always "not without needs assessment — you can appl
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from iub_contracts.catalog import InsatsVersion, KommunCatalog, Reading
 from iub_contracts.catalog_loader import Catalog
@@ -23,7 +23,7 @@ from iub_contracts.decision import (
     VillkorResult,
     VillkorStatus,
 )
-from iub_contracts.facts import ApplicantFacts
+from iub_contracts.facts import ApplicantFacts, RecordedEnd
 from iub_eligibility.domain.age import resolve_age
 from iub_eligibility.domain.consent import evaluate_consent
 from iub_eligibility.domain.villkor import evaluate_villkor_until
@@ -128,6 +128,7 @@ def decide_version(
     insats_id: str,
     facts: ApplicantFacts,
     on: dt.date,
+    history: Sequence[RecordedEnd] = (),
     confirmed: Mapping[str, bool] | None = None,
 ) -> Decision:
     """The decision for an insats version already picked (the body of ``decide``).
@@ -145,7 +146,7 @@ def decide_version(
     )
     scoped += [("insats", v) for v in version.villkor]
     for scope, v in scoped:
-        result, until = evaluate_villkor_until(v, facts, on, scope)  # type: ignore[arg-type]
+        result, until = evaluate_villkor_until(v, facts, on, scope, history)  # type: ignore[arg-type]
         if confirmed and result.villkor_id in confirmed:
             result = confirmed_result(result, confirmed[result.villkor_id])
         results.append(result)
@@ -198,9 +199,13 @@ def confirmed_result(result: VillkorResult, met: bool) -> VillkorResult:
 
 def decide(
     catalog: Catalog, kommun: str, insats_id: str, facts: ApplicantFacts, on: dt.date,
+    history: Sequence[RecordedEnd] = (),
     confirmed: Mapping[str, bool] | None = None,
 ) -> Decision | DecisionError:
-    """Decide whether a person can get an insats without needs assessment on a date."""
+    """Decide whether a person can get an insats without needs assessment on a date.
+
+    ``history``: the person's own 14 kap 3 § end records in the kommun (has_had_insats villkor).
+    """
     kommun_catalog = catalog.kommun(kommun)
     if kommun_catalog is None:
         return _error(
@@ -231,4 +236,4 @@ def decide(
             f"den {on.isoformat()}.",
             catalog,
         )
-    return decide_version(catalog, kommun_catalog, version, insats_id, facts, on, confirmed)
+    return decide_version(catalog, kommun_catalog, version, insats_id, facts, on, history, confirmed)

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from iub_contracts.calendar import request_day
 from iub_contracts.catalog_loader import Catalog
 from iub_contracts.decision import Decision
+from iub_contracts.facts import RecordedEnd
 from iub_contracts.messages import DecisionMade, DeliveryTarget, ProviderFactsRecorded, RequestReceived
 from iub_eligibility.domain.age import legal_gender_from_personnummer, resolve_age
 from iub_eligibility.domain.decide import decide
 
 
-def evaluate_request(catalog: Catalog, request: RequestReceived, now: dt.datetime) -> DecisionMade:
-    """Decide one request and wrap the result in the contract published to audit and intake."""
+def evaluate_request(catalog: Catalog, request: RequestReceived, now: dt.datetime,
+                     history: Sequence[RecordedEnd] = ()) -> DecisionMade:
+    """Decide one request and wrap the result in the contract published to audit and intake.
+
+    ``history``: the person's 14 kap 3 § end records in the kommun, read from audit's index.
+    """
     on = request_day(request.received_at)
-    result = decide(catalog, request.kommun, request.insats_id, request.facts, on)
+    result = decide(catalog, request.kommun, request.insats_id, request.facts, on, history)
     decided_day = request_day(now)
     if isinstance(result, Decision) and decided_day != on:
         # A request is decided on the catalogue as it stood on the day it was received, even when
@@ -48,7 +54,8 @@ def evaluate_request(catalog: Catalog, request: RequestReceived, now: dt.datetim
     )
 
 
-def evaluate_revision(catalog: Catalog, msg: ProviderFactsRecorded, now: dt.datetime) -> DecisionMade:
+def evaluate_revision(catalog: Catalog, msg: ProviderFactsRecorded, now: dt.datetime,
+                      history: Sequence[RecordedEnd] = ()) -> DecisionMade:
     """Decide a case again from its kept facts and the provider's confirmations (a revision).
 
     A provider never sets the outcome: only villkor confirmations and consents go in.
@@ -59,7 +66,7 @@ def evaluate_revision(catalog: Catalog, msg: ProviderFactsRecorded, now: dt.date
     """
     on = msg.request_day
     confirmed = {c.villkor_id: c.confirmed for c in msg.confirmations}
-    result = decide(catalog, msg.kommun, msg.insats_id, msg.facts, on, confirmed)
+    result = decide(catalog, msg.kommun, msg.insats_id, msg.facts, on, history, confirmed)
     is_decision = isinstance(result, Decision)
     facts = msg.facts
     gender = facts.legal_gender or (

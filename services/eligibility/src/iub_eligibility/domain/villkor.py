@@ -8,7 +8,7 @@ Explanations carry no personal data (no age, no identity): they may be shown and
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal, NamedTuple
 
 from iub_contracts.catalog import (
@@ -24,7 +24,7 @@ from iub_contracts.catalog import (
     Villkor,
 )
 from iub_contracts.decision import VillkorResult, VillkorStatus
-from iub_contracts.facts import ApplicantFacts
+from iub_contracts.facts import ApplicantFacts, RecordedEnd
 from iub_eligibility.domain.age import legal_gender_from_personnummer, resolve_age
 from iub_eligibility.domain.weekdays import next_weekday
 
@@ -116,29 +116,42 @@ def _legal_gender(v: LegalGenderVillkor, facts: ApplicantFacts, on: dt.date) -> 
     return Verdict(NOT_MET, f"Villkoret {wanted} är inte uppfyllt.")
 
 
-def _has_had_insats(v: HasHadInsatsVillkor, facts: ApplicantFacts, on: dt.date) -> Verdict:
+def _within(v: HasHadInsatsVillkor, ended_on: dt.date | None, on: dt.date) -> bool:
+    # Östersund 4.3.2: "inom ett år efter insats". The window counts from the end date: the end
+    # may lie at most ended_within_days days before the request date (inclusive); an insats that
+    # is ongoing (no end date, or an end after the request date) meets it.
+    if v.ended_within_days is None or ended_on is None or ended_on >= on:
+        return True
+    return (on - ended_on).days <= v.ended_within_days
+
+
+def _has_had_insats(v: HasHadInsatsVillkor, facts: ApplicantFacts, on: dt.date,
+                    history: Sequence[RecordedEnd] = ()) -> Verdict:
+    # Sources: the person's own 14 kap 3 § end records in the kommun (audit's history index), then
+    # what the person stated. Records are preferred; the explanation names the source and the end.
+    window = f" inom {v.ended_within_days} dagar" if v.ended_within_days else ""
+    recorded = sorted((e for e in history if v.accepts(e.insats_id, e.unit) and e.ended_on <= on),
+                      key=lambda e: e.ended_on, reverse=True)
+    for e in recorded:
+        if _within(v, e.ended_on, on):
+            return Verdict(MET, f"Enligt kommunens dokumentation avslutades {v.insats_name} "
+                                f"{e.ended_on.isoformat()}{window and ', alltså' + window + ' före förfrågan'}.")
+    stated = [p for p in facts.previous_insatser or []
+              if p.ref == v.stated_ref or p.ref in v.referenced_ids]
+    for p in stated:
+        if _within(v, p.ended_on, on):
+            if p.ended_on is None or p.ended_on >= on:
+                return Verdict(MET, f"Enligt dina uppgifter har du {v.insats_name} pågående.")
+            return Verdict(MET, f"Enligt dina uppgifter avslutades {v.insats_name} "
+                                f"{p.ended_on.isoformat()}{window and ', alltså' + window + ' före förfrågan'}.")
+    if recorded or stated:
+        last = max([e.ended_on for e in recorded] + [p.ended_on for p in stated if p.ended_on])
+        source = "kommunens dokumentation" if recorded else "dina uppgifter"
+        return Verdict(NOT_MET, f"Enligt {source} avslutades {v.insats_name} {last.isoformat()}, för mer än "
+                                f"{v.ended_within_days} dagar sedan.")
     if facts.previous_insatser is None:
         return Verdict(UNKNOWN, f"Det är inte känt om du har haft {v.insats_name}.")
-    matching = [p for p in facts.previous_insatser if p.ref == v.insats_ref]
-    if not matching:
-        return Verdict(NOT_MET, f"Du har inte haft {v.insats_name}.")
-    if v.ended_within_days is None:
-        return Verdict(MET, f"Du har haft {v.insats_name}.")
-    # Östersund: "inom ett år efter avslutad insats". An ongoing insats (no end date, or an
-    # end date after the request date) counts as met; otherwise the end must lie no more
-    # than ended_within_days days before the request date (inclusive).
-    for p in matching:
-        if p.ended_on is None or p.ended_on >= on:
-            return Verdict(MET, f"Du har {v.insats_name} pågående.")
-        if (on - p.ended_on).days <= v.ended_within_days:
-            return Verdict(
-                MET, f"Du har haft {v.insats_name} som avslutades inom {v.ended_within_days} dagar."
-            )
-    return Verdict(
-        NOT_MET,
-        f"Du har haft {v.insats_name}, men den avslutades för mer än "
-        f"{v.ended_within_days} dagar sedan.",
-    )
+    return Verdict(NOT_MET, f"Du har inte haft {v.insats_name}.")
 
 
 def _currently_has(v: CurrentlyHasVillkor, facts: ApplicantFacts, on: dt.date) -> Verdict:
@@ -176,9 +189,10 @@ def _fact(v: FactVillkor, facts: ApplicantFacts, on: dt.date) -> Verdict:
     return Verdict(NOT_MET, f"Svaret på frågan ”{v.question}” är nej.{why}")
 
 
-def _any_of(v: AnyOfVillkor, facts: ApplicantFacts, on: dt.date) -> Verdict:
+def _any_of(v: AnyOfVillkor, facts: ApplicantFacts, on: dt.date,
+            history: Sequence[RecordedEnd] = ()) -> Verdict:
     # Met when any option is met; not met only when every option is not met; else unknown.
-    verdicts = [_EVALUATORS[o.kind](o, facts, on) for o in v.options]
+    verdicts = [_evaluate(o, facts, on, history) for o in v.options]
     for verdict in verdicts:
         if verdict.status is MET:
             return verdict
@@ -200,15 +214,23 @@ _EVALUATORS: dict[str, Callable[..., Verdict]] = {
 }
 
 
-def evaluate_villkor_until(
-    villkor: Villkor, facts: ApplicantFacts, on: dt.date, scope: Scope
-) -> tuple[VillkorResult, dt.date | None]:
-    """Evaluate one villkor; also return the last valid day when it is met only for a time."""
+_WITH_HISTORY = {"has_had_insats", "any_of"}
+
+
+def _evaluate(v: Villkor, facts: ApplicantFacts, on: dt.date, history: Sequence[RecordedEnd]) -> Verdict:
     try:
-        evaluator = _EVALUATORS[villkor.kind]
+        evaluator = _EVALUATORS[v.kind]
     except KeyError:
-        raise ValueError(f"unknown villkor kind {villkor.kind!r}") from None
-    verdict = evaluator(villkor, facts, on)
+        raise ValueError(f"unknown villkor kind {v.kind!r}") from None
+    return evaluator(v, facts, on, history) if v.kind in _WITH_HISTORY else evaluator(v, facts, on)
+
+
+def evaluate_villkor_until(
+    villkor: Villkor, facts: ApplicantFacts, on: dt.date, scope: Scope,
+    history: Sequence[RecordedEnd] = (),
+) -> tuple[VillkorResult, dt.date | None]:
+    """Evaluate one villkor (history: the person's 14 kap 3 § end records); also the last valid day."""
+    verdict = _evaluate(villkor, facts, on, history)
     # model_construct: every field is built here from validated inputs; skip re-validation.
     result = VillkorResult.model_construct(
         villkor_id=villkor.id,

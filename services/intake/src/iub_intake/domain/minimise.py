@@ -43,7 +43,7 @@ def minimise_facts(
     extra: dict = {}
     if villkor is not None:
         villkor = leaf_villkor(list(villkor))
-        had = {v.insats_ref for v in villkor if isinstance(v, HasHadInsatsVillkor)}
+        had = {r for v in villkor if isinstance(v, HasHadInsatsVillkor) for r in (v.stated_ref, *v.referenced_ids)}
         has = {v.ref for v in villkor if isinstance(v, CurrentlyHasVillkor)}
         asked = {v.fact for v in villkor if isinstance(v, FactVillkor)}
         extra = {

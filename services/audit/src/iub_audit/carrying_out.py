@@ -1,0 +1,73 @@
+"""Carrying-out events in the audit store: one transaction writes the event index row, the chain
+record at the insats's level and the case status, or nothing at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy.engine import Engine
+
+from iub_audit.cases import set_case_status
+from iub_audit.domain.chain import canonical_json, sha256_hex
+from iub_audit.schema import case_events
+from iub_audit.store import AuditStore
+
+__all__ = ["EventReplay", "document", "events_of", "find", "purge_events"]
+
+
+class EventReplay(Exception):
+    """The event id was used before for different content (409)."""
+
+
+def digest(body: Any) -> str:
+    """SHA-256 of an input model's canonical JSON (what idempotency compares)."""
+    return sha256_hex(canonical_json(body.model_dump(mode="json")))
+
+
+def find(engine: Engine, event_id: str) -> dict[str, Any] | None:
+    """The event row of an id, or None."""
+    with engine.connect() as conn:
+        r = conn.execute(select(case_events).where(case_events.c.event_id == event_id)).first()
+    return None if r is None else dict(r._mapping)
+
+
+def events_of(engine: Engine, case_id: str) -> list[dict[str, Any]]:
+    """A case's events in order (date, then start < contact < end)."""
+    order = {"start": 0, "contact": 1, "end": 2}
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(select(case_events).where(case_events.c.case_id == case_id))]
+    for r in rows:
+        r["details"] = json.loads(r["details"])
+        r["day"] = r["day"] if isinstance(r["day"], dt.date) else dt.date.fromisoformat(str(r["day"]))
+    return sorted(rows, key=lambda r: (order.get(r["kind"], 3), r["day"]))
+
+
+def document(store: AuditStore, *, row: dict[str, Any], item: tuple, status: str | None,
+             now: dt.datetime) -> bool:
+    """Write the event row, the chain record and the case status together; False when the id was used before
+    with the same content (nothing written), EventReplay when with other content."""
+    body, personnummer, aliases = item
+    with store.engine.begin() as conn:
+        seen = conn.execute(select(case_events).where(case_events.c.event_id == row["event_id"])).first()
+        if seen is not None:
+            if seen.body_sha256 != row["body_sha256"] or seen.case_id != row["case_id"]:
+                raise EventReplay("event_id")
+            return False
+        conn.execute(insert(case_events).values(**row))
+        store._append(conn, body, personnummer, now, aliases)  # noqa: SLF001 - same transaction
+        if status is not None:
+            set_case_status(conn, row["case_id"], status, now)
+    return True
+
+
+def purge_events(engine: Engine, cutoffs: dict[str, dt.date]) -> int:
+    """Gallring of the event index with the records: rows older than their level's cutoff go."""
+    if not cutoffs:
+        return 0
+    with engine.begin() as conn:
+        clause = or_(*(and_(case_events.c.level == lvl, case_events.c.day < day) for lvl, day in cutoffs.items()))
+        return conn.execute(delete(case_events).where(clause)).rowcount or 0
