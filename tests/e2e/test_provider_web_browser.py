@@ -125,6 +125,15 @@ def reload_until(page, selector: str, expected: str, timeout: float = 30) -> Non
         page.reload()
 
 
+def submit(page, form: str) -> None:
+    """Submit a form with Enter on its focused button and wait for the page after the redirect."""
+    page.locator(f"{form} button[type=submit]").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    problems = page.locator("#problems")
+    assert problems.count() == 0, problems.inner_text()
+
+
 def test_a_sala_medling_case_for_a_14_year_old_from_consent_to_an_early_end(site: Site) -> None:
     sync_playwright = require_browser()
     r = httpx.post(f"{site.intake}/v1/requests", json=REQUEST, headers={"Authorization": f"Bearer {APP_KEY}"},
@@ -194,6 +203,42 @@ def test_a_sala_medling_case_for_a_14_year_old_from_consent_to_an_early_end(site
             consent = text_of(page, "#consent-state")
             assert consent.count("samtycke lämnat") == 2 and "anna.l" in consent
             shot(page, "3-arende-beviljat")
+
+            # start, with the de-identified situation and wellbeing (14:5 codes from Sala's lists)
+            page.select_option("#start-situation", "arbete-studier")
+            page.select_option("#start-scale-maende", "2")
+            submit(page, "#start-form")
+            assert text_of(page, "#done") == "Händelsen är dokumenterad."
+            assert text_of(page, "#status") == "Pågår"
+            assert page.locator("#start-form").count() == 0 and page.locator("#facts-form").count() == 0
+
+            # three contacts: the form and minutes typed by keyboard
+            for form, minutes in (("individual", "45"), ("phone", "20"), ("digital", "30")):
+                page.select_option("#contact-form-kind", form)
+                page.locator("#contact-minutes").focus()
+                page.keyboard.type(minutes)
+                submit(page, "#contact-form")
+                assert text_of(page, "#done") == "Händelsen är dokumenterad."
+
+            # ended early, with a reason from the kommun's list and the situation at the end
+            page.select_option("#end-kind", "ended_early")
+            page.select_option("#end-reason", "flyttat")
+            page.select_option("#end-situation", "arbetssokande")
+            page.select_option("#end-scale-maende", "3")
+            submit(page, "#end-form")
+            assert text_of(page, "#status") == "Avslutad"
+            rows = [r.strip() for r in page.locator("#events tbody tr").all_inner_texts()]
+            assert len(rows) == 5, rows
+            assert rows[0].startswith("Start") and "Arbete eller studier" in rows[0] and "Mående 2" in rows[0]
+            assert [r.split("\t")[0] for r in rows[1:4]] == ["Kontakt"] * 3
+            assert "Enskilt, 45 min" in rows[1] and "Telefon, 20 min" in rows[2] and "Digitalt, 30 min" in rows[3]
+            assert "Avbruten i förtid: Deltagaren har flyttat" in rows[4] and "Arbetssökande" in rows[4]
+            assert page.locator("main form").count() == 0, "an ended insats offers no more forms"
+            shot(page, "4-arende-avslutat")
+
+            # the inbox shows the case as ended
+            page.goto(f"{site.audit}/provider/inbox?status=ended")
+            assert "Avslutad" in page.locator("#inbox tbody tr").inner_text()
         finally:
             shot(page, "sista-vyn")
             browser.close()

@@ -140,7 +140,8 @@ def test_an_api_refusal_is_shown_with_the_field_never_the_value(web: TestClient,
     r = web.post(f"{CASE_URL}/events", data={"csrf": csrf_of(page), "event_id": event_id, "kind": "contact",
                                              "date": "2026-11-30", "form": "phone", "minutes": "30"})
     assert r.status_code == 409
-    assert "Insatsen är redan avslutad" in r.text and '<li class="problem-field">kind</li>' in r.text
+    assert "Insatsen är redan avslutad" in r.text
+    assert '<li class="problem-field" data-field="kind">Händelse: out_of_order</li>' in r.text
     assert stand_in.posted == [("events", {"event_id": event_id, "kind": "contact", "date": "2026-11-30",
                                            "form": "phone", "minutes": 30})]
 

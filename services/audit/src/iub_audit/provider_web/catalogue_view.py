@@ -32,3 +32,9 @@ def guardian_slots(consent: dict[str, Any]) -> list[str]:
         n = 2 if consent.get("required") == ConsentRequirement.ALL_GUARDIANS.value else 1
         labels = [f"vårdnadshavare {i}" for i in range(1, n + 1)]
     return sorted({lbl for lbl in labels if lbl.startswith("vårdnadshavare ")}, key=lambda x: x.split()[-1])
+
+
+def followup_codes(catalog: Any, kommun: str) -> Any:
+    """The kommun's fixed lists for the carrying out (end reasons, situation codes, scales), or None."""
+    k = catalog.kommun(kommun) if catalog is not None else None
+    return getattr(k, "followup", None) if k is not None else None

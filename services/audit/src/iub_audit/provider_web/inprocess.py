@@ -29,11 +29,12 @@ class Answer:
     def ok(self) -> bool:
         return 200 <= self.status < 300
 
-    def field_problems(self) -> list[str]:
-        """The field names of a problem+json answer (the API names fields, never values)."""
+    def problems(self) -> list[tuple[str, str]]:
+        """(field, problem) of a problem+json answer (the API names fields, never values)."""
         if not isinstance(self.body, dict):
             return []
-        return [str(e.get("field", "")) for e in self.body.get("errors") or [] if isinstance(e, dict)]
+        return [(str(e.get("field", "")), str(e.get("problem", "")))
+                for e in self.body.get("errors") or [] if isinstance(e, dict)]
 
     def title(self) -> str:
         """The problem's title, or an empty string."""

@@ -313,6 +313,7 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
             catalog = get_catalog()
         except KeyError:  # not loaded yet
             catalog = None
+        codes = catalogue_view.followup_codes(catalog, c.get("kommun", ""))
         return finish(page(
             "case.html", status, who=w, case=c, case_id=case_id, done=DONE.get(done, ""),
             problems=problems or [], problem_title=problem_title, failed_form=form,
@@ -321,7 +322,10 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
             villkor_text=catalogue_view.villkor_texts(catalog, c.get("kommun", ""), c.get("insats_id", ""),
                                                       c.get("request_day")),
             guardian_slots=catalogue_view.guardian_slots(c.get("consent") or {}),
-            end_reasons=[], reason_text={}, child_consent_asked=False), w)
+            codes=codes, reason_text={e.code: e.label for e in codes.end_reasons} if codes else {},
+            situation_text={e.code: e.label for e in codes.situation} if codes else {},
+            scale_text={sc.id: sc.label for sc in codes.scales} if codes else {},
+            child_consent_asked=False), w)
 
     @router.get("/provider/case/{case_id}")
     async def case(request: Request, case_id: str, done: str = "") -> Response:
@@ -345,7 +349,7 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
         try:
             suffix, body = build(data, w.session)
         except Refused as exc:
-            return await render_case(request, w, case_id, status=exc.status, problems=[exc.message],
+            return await render_case(request, w, case_id, status=exc.status, problems=[("", exc.message)],
                                      problem_title="Formuläret är inte komplett", form=form_name)
         ans = await call(app_of(request), w.client, "POST", f"{API}/{quote(case_id, safe='')}/{suffix}", body=body)
         if ans.ok:
@@ -353,7 +357,7 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
                                            status_code=303), w)
         if ans.status == 404:
             return finish(error_page(Refused(404, "Ärendet finns inte."), w), w)
-        return await render_case(request, w, case_id, status=ans.status, problems=ans.field_problems(),
+        return await render_case(request, w, case_id, status=ans.status, problems=ans.problems(),
                                  problem_title=ans.title() or "Uppgifterna kunde inte registreras", form=form_name)
 
     def now_iso() -> str:
@@ -393,9 +397,17 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
             body["end"] = data.get("end", "")
             if data.get("reason"):
                 body["reason"] = data["reason"]
-        for key in ("situation", "wellbeing"):  # 14:5 codes at start and end (from the catalogue's lists)
-            if data.get(key):
-                body[key] = data[key]
+        if data.get("situation"):  # 14:5 at start and end: codes and scales from the kommun's lists
+            body["situation"] = data["situation"]
+        scales = {}
+        for name, value in data.items():
+            if name.startswith("scale.") and value:
+                try:
+                    scales[name.removeprefix("scale.")] = int(value)
+                except ValueError:
+                    raise Refused(422, "Ange skalan som ett heltal.") from None
+        if scales:
+            body["scales"] = scales
         if data.get("note", "").strip():
             body["note"] = data["note"].strip()
         return "events", body

@@ -40,3 +40,15 @@ CONSENT_RULE = {
 def say(table: dict, code: object) -> str:
     """The Swedish text of a code, or the code itself when the table has none."""
     return table.get(code, str(code) if code is not None else "")
+FIELD = {
+    "date": "Datum", "form": "Form", "minutes": "Minuter", "end": "Hur insatsen avslutades", "reason": "Orsak",
+    "note": "Anteckning", "situation": "Social situation", "scales": "Skala", "kind": "Händelse",
+    "event_id": "Formuläret (skicka igen från en omladdad sida)", "case_id": "Ärendet", "staff_id": "Personal-id",
+    "villkor": "Villkor", "consents": "Samtycke", "child_consent": "Barnets samtycke", "body": "Formuläret",
+}
+
+
+def field_label(field: str) -> str:
+    """A Swedish label of an API field path such as 'consents.0.recorded_at'."""
+    head = field.split(".")[0]
+    return FIELD.get(head, field)
