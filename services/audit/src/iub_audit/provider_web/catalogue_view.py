@@ -38,3 +38,20 @@ def followup_codes(catalog: Any, kommun: str) -> Any:
     """The kommun's fixed lists for the carrying out (end reasons, situation codes, scales), or None."""
     k = catalog.kommun(kommun) if catalog is not None else None
     return getattr(k, "followup", None) if k is not None else None
+
+
+def advisory_insatser(catalog: Any, kommun: str, units: list[str], on: dt.date) -> list[tuple[str, str, str]]:
+    """(insats id, name, topic) of the 14 kap 4 § insatser of the provider's units in force on a day."""
+    k = catalog.kommun(kommun) if catalog is not None else None
+    out = []
+    for insats in k.insatser if k is not None else []:
+        v = insats.in_force(on)
+        if v is not None and v.unit in units and v.documentation.level.value == "advisory":
+            out.append((insats.id, v.name, v.topic))
+    return sorted(out, key=lambda t: t[1])
+
+
+def topics(catalog: Any, kommun: str) -> list[str]:
+    """The topic codes of a kommun's catalogue (the fixed list advisory counts are kept by)."""
+    k = catalog.kommun(kommun) if catalog is not None else None
+    return sorted({v.topic for i in (k.insatser if k is not None else []) for v in i.versions})

@@ -27,6 +27,7 @@ from pydantic import TypeAdapter, ValidationError
 from iub_audit.provider_web import catalogue_view, texts
 from iub_audit.provider_web.inprocess import call
 from iub_audit.provider_web.session import Session, SessionStore, same_token
+from iub_contracts.calendar import request_day
 from iub_contracts.provider import StaffId
 from iub_runtime.auth import ClientConfig, ClientRegistry, Operation
 
@@ -73,7 +74,7 @@ class Refused(Exception):
 def environment() -> Environment:
     """The Jinja2 templates shipped with the package, autoescaped."""
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.do"])
     env.globals.update(texts=texts, say=texts.say, statuses=STATUSES)
     return env
 
@@ -318,7 +319,7 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
             "case.html", status, who=w, case=c, case_id=case_id, done=DONE.get(done, ""),
             problems=problems or [], problem_title=problem_title, failed_form=form,
             event_ids={k: str(uuid.uuid4()) for k in ("facts", "start", "contact", "end")},
-            today=clock().date().isoformat(), may_write=Operation.PROVIDER_WRITE in w.client.operations,
+            today=request_day(clock()).isoformat(), may_write=Operation.PROVIDER_WRITE in w.client.operations,
             villkor_text=catalogue_view.villkor_texts(catalog, c.get("kommun", ""), c.get("insats_id", ""),
                                                       c.get("request_day")),
             guardian_slots=catalogue_view.guardian_slots(c.get("consent") or {}),
@@ -411,6 +412,55 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
         if data.get("note", "").strip():
             body["note"] = data["note"].strip()
         return "events", body
+
+    # ------------------------------------------------------------------ 14 kap 4 §: counts, no case, no person
+
+    def counts_page(w: Who, code: int = 200, problems: list[tuple[str, str]] | None = None, done: bool = False,
+                    problem_title: str = "") -> Response:
+        try:
+            catalog = get_catalog()
+        except KeyError:
+            catalog = None
+        kommun = w.client.kommuner[0]
+        today = request_day(clock())
+        return finish(page("counts.html", code, who=w, today=today.isoformat(), event_id=str(uuid.uuid4()),
+                           insatser=catalogue_view.advisory_insatser(catalog, kommun, list(w.client.units), today),
+                           topics=catalogue_view.topics(catalog, kommun), problems=problems or [],
+                           problem_title=problem_title, done=done,
+                           may_write=Operation.PROVIDER_WRITE in w.client.operations), w)
+
+    @router.get("/provider/counts")
+    async def counts_form(request: Request, done: str = "") -> Response:
+        try:
+            w = await signed_in(request)
+        except Refused as exc:
+            return error_page(exc)
+        if isinstance(w, Response):
+            return w
+        return counts_page(w, done=done == "count")
+
+    @router.post("/provider/counts")
+    async def counts(request: Request) -> Response:
+        try:
+            w = await signed_in(request)
+            if isinstance(w, Response):
+                return w
+            data = await checked_form(request, w)
+        except Refused as exc:
+            return error_page(exc)
+        try:
+            count = int(data.get("count", ""))
+        except ValueError:
+            return counts_page(w, 422, [("count", "ange ett heltal")], problem_title="Ogiltig begäran")
+        body = {"event_id": data.get("event_id") or str(uuid.uuid4()), "kommun": w.client.kommuner[0],
+                "insats_id": data.get("insats_id", ""), "date": data.get("date", ""), "topic": data.get("topic", ""),
+                "channel": data.get("channel", ""), "count": count}
+        if data.get("form"):
+            body["form"] = data["form"]
+        ans = await call(app_of(request), w.client, "POST", "/v1/provider/advisory-counts", body=body)
+        if ans.ok:
+            return finish(RedirectResponse("/provider/counts?done=count", status_code=303), w)
+        return counts_page(w, ans.status, ans.problems(), problem_title=ans.title() or "Antalet kunde inte registreras")
 
     @router.post("/provider/case/{case_id}/facts")
     async def facts(request: Request, case_id: str) -> Response:

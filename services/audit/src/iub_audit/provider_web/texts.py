@@ -52,3 +52,12 @@ def field_label(field: str) -> str:
     """A Swedish label of an API field path such as 'consents.0.recorded_at'."""
     head = field.split(".")[0]
     return FIELD.get(head, field)
+
+TOPIC = {
+    "anhorig": "Anhörig", "arbete": "Arbete", "barn": "Barn", "beroende": "Beroende", "beteende": "Beteende",
+    "boende": "Boende", "ekonomi": "Ekonomi", "familj": "Familj", "familjeratt": "Familjerätt",
+    "foraldraskap": "Föräldraskap", "kriminalitet": "Kriminalitet", "kris": "Kris", "medling": "Medling",
+    "motesplats": "Mötesplats", "natverk": "Nätverk", "psykosocialt": "Psykosocialt stöd",
+    "radgivning": "Rådgivning", "stodsamtal": "Stödsamtal", "ungdom": "Ungdom", "vald": "Våld",
+}
+CHANNEL = {"app": "Appen (Mitt val mitt stöd)", "telephony": "Telefon (Kundcenter)"}
