@@ -319,7 +319,8 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
             "case.html", status, who=w, case=c, case_id=case_id, done=DONE.get(done, ""),
             problems=problems or [], problem_title=problem_title, failed_form=form,
             event_ids={k: str(uuid.uuid4()) for k in ("facts", "start", "contact", "end")},
-            today=request_day(clock()).isoformat(), may_write=Operation.PROVIDER_WRITE in w.client.operations,
+            today=request_day(clock()).isoformat(), form_at=clock().astimezone(dt.UTC).isoformat(),
+            may_write=Operation.PROVIDER_WRITE in w.client.operations,
             villkor_text=catalogue_view.villkor_texts(catalog, c.get("kommun", ""), c.get("insats_id", ""),
                                                       c.get("request_day")),
             guardian_slots=catalogue_view.guardian_slots(c.get("consent") or {}),
@@ -361,8 +362,16 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
         return await render_case(request, w, case_id, status=ans.status, problems=ans.problems(),
                                  problem_title=ans.title() or "Uppgifterna kunde inte registreras", form=form_name)
 
-    def now_iso() -> str:
-        return clock().astimezone(dt.UTC).isoformat()
+    def recorded_at(data: dict[str, str]) -> str:
+        """When the consent was recorded: the time the form was shown (kept in it, so a retried post is
+        the same event), never later than now."""
+        try:
+            at = dt.datetime.fromisoformat(data.get("form_at", ""))
+        except ValueError:
+            at = None
+        if at is None or at.tzinfo is None or at > clock():
+            at = clock()
+        return at.astimezone(dt.UTC).isoformat()
 
     def facts_body(data: dict[str, str], s: Session) -> tuple[str, dict[str, Any]]:
         villkor = []
@@ -375,7 +384,7 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
             if name.startswith("guardian.") and value in ("given", "refused"):
                 consents.append({"guardian": f"vårdnadshavare {name.removeprefix('guardian.')}",
                                  "given": value == "given",
-                                 "recorded_by": s.staff_id, "recorded_at": now_iso()})
+                                 "recorded_by": s.staff_id, "recorded_at": recorded_at(data)})
         child = {"yes": True, "no": False}.get(data.get("child_consent", ""))
         if not villkor and not consents and child is None:
             raise Refused(422, "Markera minst ett villkor eller ett samtycke.")
