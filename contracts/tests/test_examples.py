@@ -12,7 +12,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.jso
 
 def test_there_is_an_example_for_every_stream_message():
     names = {p.stem for p in EXAMPLES}
-    assert {"RequestReceived", "DecisionMade", "InformationGiven", "DeadLetter"} <= names
+    assert {"RequestReceived", "DecisionMade", "InformationGiven", "DeadLetter", "ProviderFactsRecorded"} <= names
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -29,4 +29,9 @@ def test_example_validates_and_round_trips(path: Path):
 def test_example_carries_the_envelope(path: Path):
     raw = json.loads(path.read_text(encoding="utf-8"))
     assert {"message_id", "correlation_id", "occurred_at", "schema_version"} <= raw.keys()
-    assert raw["correlation_id"] == raw["request_id"]
+    assert raw["correlation_id"] == raw.get("request_id", raw.get("case_id"))  # provider facts: the case
+
+
+def test_the_provider_facts_message_is_a_tolerant_reader():
+    raw = json.loads((Path(__file__).resolve().parents[1] / "examples" / "ProviderFactsRecorded.json").read_text())
+    assert messages.ProviderFactsRecorded.model_validate(raw | {"added_later": 1}).case_id is not None

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from iub_audit.carrying_out import purge_events
+from iub_audit.cases import purge_cases
 from iub_audit.checkpoints import append_checkpoint, read_checkpoints
 from iub_audit.domain.chain import latest_checkpoints
 from iub_audit.domain.retention import cutoffs, expired
@@ -227,7 +228,9 @@ def purge(
     deleted = sum(r.deleted for r in results)
     emptied = sum(r.emptied for r in results)
     typer.echo(f"{deleted + emptied} poster gallrade ({deleted} borttagna, {emptied} tömda i väntan på sin tur)")
-    if vacuum and deleted + emptied:
+    gone_cases = purge_cases(store.engine, cut)
+    typer.echo(f"{gone_cases} utförarärenden gallrade")
+    if vacuum and deleted + emptied + gone_cases:
         typer.echo(f"databasfilerna omskrivna: {vacuum_after_gallring(store.engine)}")
     typer.echo(json.dumps({"cutoffs": {k: v.isoformat() for k, v in cut.items()},
                            "bases": [{"kommun": r.kommun, "base_seq": r.base_seq, "base_hash": r.base_hash}

@@ -250,3 +250,69 @@ async def test_set_case_status_is_what_carrying_out_uses_and_the_end_drops_the_k
     row = cases.get_case(svc.store.engine, case_id)
     assert row.status == "ended" and row.facts is None
     assert not cases.set_case_status(svc.store.engine, str(uuid.uuid4()), "ended")
+
+
+# ----------------------------------------------------------------------------- pure rules
+
+def test_the_age_is_kept_only_as_finely_as_the_insatss_limits_need():
+    from iub_audit.domain.cases import generalised_age
+    from iub_contracts.catalog import AgeVillkor
+    limits = [AgeVillkor(id="a", text="13–20 år", min_years=13, max_years=20, confirm_by=["ID-handling"],
+                         source={"file": "x", "section": "y"})]
+    # consent ages 15 and 18 and the villkor's 13 and 21 are the only cut points
+    assert [generalised_age(a, limits) for a in (None, 5, 12, 13, 14, 15, 17, 18, 20, 21, 64)] == [
+        None, 0, 0, 13, 13, 15, 15, 18, 18, 21, 21]
+
+
+def test_consents_are_set_on_the_nth_guardian_and_missing_guardians_are_added():
+    from iub_audit.domain.cases import apply_consents
+    from iub_contracts.provider import ProviderFactsIn
+    body = ProviderFactsIn.model_validate(consent_body())
+    one = ApplicantFacts(guardians=[Guardian(label="vårdnadshavare 1", consent=False)])
+    out = apply_consents(one, body)
+    assert [(g.label, g.consent, g.recorded_by) for g in out.guardians] == [
+        ("vårdnadshavare 1", True, "sak-anna"), ("vårdnadshavare 2", True, "sak-anna")]
+    assert apply_consents(ApplicantFacts(), body).guardians[1].label == "vårdnadshavare 2"
+
+
+@pytest.mark.parametrize("bad", [dict(units=[]), dict(kommuner=["sala", "mellerud"]), dict(kommuner=["*"]),
+                                 dict(operations=[Operation.INSYN])],
+                         ids=["no unit", "two kommuner", "every kommun", "units without provider operations"])
+def test_a_provider_credential_is_one_kommun_and_its_units(bad):
+    from pydantic import ValidationError
+    good = dict(id="p", name="p", key_sha256=["0" * 64], kommuner=["sala"], units=[MEDLING_UNIT],
+                operations=[Operation.PROVIDER_READ])
+    ClientConfig(**good)
+    with pytest.raises(ValidationError):
+        ClientConfig(**(good | bad))
+
+
+async def test_gallring_removes_cases_past_their_levels_retention_with_their_revisions_and_events(svc, api):
+    case_id, _ = await medling_case(svc)
+    assert api.post(f"/v1/provider/requests/{case_id}/facts", json=consent_body(),
+                    headers=auth("sala-medling")).status_code == 202
+    keep = NOW.date()
+    assert cases.purge_cases(svc.store.engine, {"anonymised": keep}) == 0
+    assert cases.purge_cases(svc.store.engine, {"individual": keep + dt.timedelta(days=1)}) == 0
+    assert cases.purge_cases(svc.store.engine, {"anonymised": keep + dt.timedelta(days=1)}) == 1
+    assert cases.get_case(svc.store.engine, case_id) is None and cases.revisions_of(svc.store.engine, case_id) == []
+    assert n_events(svc) == 0
+
+
+async def test_the_childs_own_consent_where_the_catalogue_asks_for_it_decides_again(svc, api):
+    """Sala's drogscreening: "Barnets samtycke är en förutsättning" — the provider records it; a refusal is a no."""
+    msg = decision("sala", "drogscreening-barn-och-unga", facts=ApplicantFacts(
+        stated_age=16, legal_gender="kvinna", folkbokford_i_kommunen=True,
+        guardians=[Guardian(label="vårdnadshavare 1", consent=True)]))
+    await publish(svc, (streams.DECISIONS, msg))
+    case_id = str(KEYS.record_id(msg.request_id, "decision"))
+    for given, outcome in ((True, "eligible"), (False, "not_eligible_without_needs_assessment")):
+        r = api.post(f"/v1/provider/requests/{case_id}/facts",
+                     json={"event_id": str(uuid.uuid4()), "staff_id": "sak-bo", "child_consent": given},
+                     headers=auth("sala-medling"))
+        assert r.status_code == 202, r.text
+        revised = evaluate_revision(CATALOG, svc.rt.writer.on(streams.PROVIDER_FACTS)[-1], NOW)
+        assert revised.decision.outcome.value == outcome
+    view = api.get(f"/v1/provider/requests/{case_id}", headers=auth("sala-medling")).json()
+    item = next(c for c in view["checklist"] if c["villkor_id"] == "barnets-samtycke")
+    assert item["recorded"] == "refuted" and view["consent"]["child_consent"] is False

@@ -236,3 +236,23 @@ async def test_a_target_gone_with_the_retention_ends_failed_not_lost(redis, http
     assert event.status.value == "failed"
     [letter] = await events(redis, DLQ)
     assert letter.error_type == "DeliveryFailed:delivery_target_gone"
+
+
+async def test_a_revision_informs_again_only_when_the_outcome_changed(redis, http, catalog, templates):
+    """11 kap 6 §: a provider's facts changed the outcome → the person is informed again, once per revision."""
+    async with Receiver((200,)) as rx:
+        first = app_record(catalog, rx.url, outcome="needs_consent")
+        notifier = make_notifier(redis, http, catalog, templates)
+        await notifier.handle(first)
+        poll = DeliveryTarget(kind="poll")  # the request's own target is gone once it was informed
+        same = first.model_copy(update={"revision": 1, "case_id": first.request_id, "delivery": poll,
+                                        "previous_outcome": first.decision.outcome})
+        assert await notifier.handle_revision(same) == {"outcome": "unchanged"}
+        changed = app_record(catalog, rx.url, outcome="eligible").model_copy(update={
+            "request_id": first.request_id, "correlation_id": first.request_id, "revision": 2,
+            "case_id": first.request_id, "delivery": poll, "previous_outcome": first.decision.outcome})
+        await notifier.handle_revision(changed)
+        await notifier.handle_revision(changed)  # redelivered: once
+    given = await events(redis)
+    assert [(e.revision, e.outcome) for e in given] == [(0, "needs_consent"), (2, "eligible")]
+    assert given[1].case_id == first.request_id and len(rx.requests) == 1  # the revision went by the status

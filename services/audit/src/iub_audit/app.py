@@ -36,7 +36,9 @@ from iub_runtime.signing import require_secret
 log = structlog.get_logger("iub.audit")
 MAX_BODY_BYTES = 16_384  # an insyn body is a personnummer and a few kommun ids
 
-DESCRIPTION = """Partsinsyn (förvaltningslagen) in the individual-level documentation (14 kap. 3 § SoL).
+DESCRIPTION = """Partsinsyn (förvaltningslagen) in the individual-level documentation (14 kap. 3 § SoL), and the
+provider (utförare) API: inbox, case view and villkor and consent facts (`provider:read`, `provider:write`,
+scoped to one kommun and its units; a case of another unit answers like one that does not exist).
 
 Every call except `/health` needs a client key (`Authorization: Bearer <key>` or `X-API-Key`) with
 `audit:insyn`; lookups are rate-limited per client (429 with `Retry-After`) and each one is itself

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -232,3 +232,19 @@ def documented_revisions(engine: Engine, wanted: list[tuple[str, int]]) -> dict[
             day = r.request_day if isinstance(r.request_day, dt.date) else dt.date.fromisoformat(str(r.request_day))
             out[key] = (r.level, r.personnummer, day)
     return out
+
+
+def purge_cases(engine: Engine, cutoffs: dict[str, dt.date]) -> int:
+    """Gallring of cases: a case whose request day is past its level's retention goes, with its revisions
+    and provider events (the documentation of what happened stays in the chain until its own gallring)."""
+    gone = 0
+    with engine.begin() as conn:
+        for level, day in cutoffs.items():
+            ids = [r[0] for r in conn.execute(select(cases.c.case_id).where(cases.c.level == level,
+                                                                            cases.c.request_day < day))]
+            for i in range(0, len(ids), 500):
+                part = ids[i:i + 500]
+                conn.execute(delete(case_revisions).where(case_revisions.c.case_id.in_(part)))
+                conn.execute(delete(provider_events).where(provider_events.c.case_id.in_(part)))
+                gone += conn.execute(delete(cases).where(cases.c.case_id.in_(part))).rowcount or 0
+    return gone

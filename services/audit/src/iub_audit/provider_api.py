@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from iub_audit import cases
 from iub_audit.cases import CaseRow, EventConflict
-from iub_audit.domain.cases import CaseFacts, apply_consents, check_facts
+from iub_audit.domain.cases import CaseFacts, apply_consents, check_facts, child_consent_villkor
 from iub_audit.insyn import AuthFirstRoute, Guard, Problem, problem_responses
 from iub_contracts import streams
 from iub_contracts.api import FieldProblem
@@ -187,7 +187,9 @@ async def record_provider_facts(svc: Any, who: ClientConfig, case_id: str, body:
             raise Problem(409, "Insatsen har påbörjats: villkor och samtycke prövas inte om",
                           [FieldProblem(field="case_id", problem="insatsen har påbörjats")])
         decision = Decision.model_validate(row.decision) if row.decision else None
-        problems = check_facts(CaseFacts(row.request_day, row.status, decision), body, now)
+        child = child_consent_villkor(svc.catalog.version_in_force(row.kommun, row.insats_id, row.request_day))
+        problems = check_facts(CaseFacts(row.request_day, row.status, decision), body, now,
+                               child_consent_asked=child is not None)
         if problems:
             raise Problem(422, "Ogiltig begäran", problems)
         if row.facts is None:
@@ -198,6 +200,9 @@ async def record_provider_facts(svc: Any, who: ClientConfig, case_id: str, body:
         for c in body.villkor:
             confirmations[c.key] = {"confirmed": c.result == "confirmed", "confirm_by": c.confirm_by,
                                     "staff_id": body.staff_id, "at": now.isoformat()}
+        if child is not None and body.child_consent is not None:  # the child's own consent, obtained in person
+            confirmations[child.id] = {"confirmed": body.child_consent, "confirm_by": child.confirm_by[0],
+                                       "staff_id": body.staff_id, "at": now.isoformat()}
         try:
             revision, duplicate = await asyncio.to_thread(
                 cases.record_facts, engine, case_id=row.case_id, event_id=str(body.event_id), body_sha256=digest,

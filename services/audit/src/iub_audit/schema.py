@@ -36,7 +36,7 @@ records = Table(
     Column("kommun", String(80), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("request_id", String(36), nullable=False),
-    Column("step", String(20), nullable=False),
+    Column("step", String(64), nullable=False),
     Column("level", String(20), nullable=False),
     Column("insats_id", String(120), nullable=False),
     Column("day", Date, nullable=False),
@@ -78,7 +78,7 @@ staged = Table(
     "audit_staged",
     metadata,
     Column("request_id", String(36), primary_key=True),  # the keyed record id, never the request's
-    Column("step", String(20), primary_key=True),
+    Column("step", String(64), primary_key=True),
     Column("kommun", String(80), nullable=False),
     Column("level", String(20), nullable=False),
     Column("insats_id", String(120), nullable=False),
@@ -226,6 +226,11 @@ def _m6(conn: Connection) -> None:
         CASES_INDEX.create(conn)
     case_revisions.create(conn, checkfirst=True)
     provider_events.create(conn, checkfirst=True)
+    # room for revision and carrying-out steps ('information:r12', 'contact:<event id>'); SQLite never
+    # enforced the length
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE audit_records ALTER COLUMN step TYPE VARCHAR(64)"))
+        conn.execute(text("ALTER TABLE audit_staged ALTER COLUMN step TYPE VARCHAR(64)"))
 
 
 def _m7(conn: Connection) -> None:

@@ -23,11 +23,15 @@ from dataclasses import dataclass
 
 from iub_audit.domain.records import reason_codes
 from iub_contracts.api import FieldProblem
-from iub_contracts.catalog import AgeVillkor, DocumentationLevel, InsatsVersion, leaf_villkor
+from iub_contracts.catalog import AgeVillkor, DocumentationLevel, FactVillkor, InsatsVersion, leaf_villkor
 from iub_contracts.decision import Decision, Outcome
 from iub_contracts.facts import ApplicantFacts, Guardian
 from iub_contracts.messages import DecisionMade
 from iub_contracts.provider import CaseStatus, ProviderFactsIn
+
+# the child's own consent, where the catalogue asks for it, is a fact villkor (Sala's drogscreening:
+# "Barnets samtycke är en förutsättning för att insatsen ska genomföras") the provider obtains
+CHILD_CONSENT_FACTS = frozenset({"barnet_samtycker"})
 
 OUTCOME_STATUS = {Outcome.NEEDS_FACTS: CaseStatus.NEEDS_FACTS, Outcome.NEEDS_CONSENT: CaseStatus.NEEDS_CONSENT,
                   Outcome.ELIGIBLE: CaseStatus.ELIGIBLE, Outcome.NOT_ELIGIBLE: CaseStatus.NOT_ELIGIBLE}
@@ -62,6 +66,14 @@ def kept_facts(facts: ApplicantFacts, level: DocumentationLevel, version: Insats
     villkor = [*(version.villkor if version else []), *kommun_villkor]
     return facts.model_copy(update={"personnummer": None, "birth_date": None,
                                     "stated_age": generalised_age(facts.stated_age, villkor)})
+
+
+def child_consent_villkor(version: InsatsVersion | None):
+    """The insats's villkor that is the child's own consent, or None when the catalogue does not ask for it."""
+    for v in leaf_villkor(list(version.villkor if version else [])):
+        if isinstance(v, FactVillkor) and v.fact in CHILD_CONSENT_FACTS:
+            return v
+    return None
 
 
 def status_of(outcome: Outcome | None, current: str | None = None) -> str:
