@@ -176,6 +176,64 @@ def stats(
     console.print("  ".join(f"{k} = {v}" for k, v in result["legend"].items()))
 
 
+@audit_app.command("followup")
+def followup_cmd(
+    kommun: str = typer.Option(..., "--kommun"),
+    year: int = typer.Option(..., "--year"),
+    insats: str | None = typer.Option(None, "--insats", help="Only this insats"),
+    as_csv: bool = typer.Option(False, "--csv", help="CSV: one line per insats, unit and measure"),
+    as_json: bool = typer.Option(False, "--json"),
+    database_url: str | None = DB_OPTION,
+) -> None:
+    """Uppföljning of the carrying out per insats and unit; 1–4 shown as <5, x hides a revealing cell."""
+    from iub_audit.followup_page import report
+    from iub_contracts.catalog_loader import default_catalog_dir, load_catalog
+
+    s = AuditSettings()
+    catalog = load_catalog(Path(s.catalog_dir) if s.catalog_dir else default_catalog_dir())
+    rep = report(open_store(database_url).engine, catalog, kommun, year, insats)
+    if as_json:
+        typer.echo(json.dumps(rep, indent=2, ensure_ascii=False))
+        return
+    lines = _followup_lines(rep)
+    if as_csv:
+        import csv
+        import sys
+
+        w = csv.writer(sys.stdout)
+        w.writerow(["kommun", "year", "insats_id", "unit", "level", "measure", "value"])
+        for line in lines:
+            w.writerow([kommun, year, *line])
+        return
+    table = Table(title=f"Uppföljning {year} – {rep['kommun_name']}")
+    for col in ("insats", "enhet", "nivå", "mått", "värde"):
+        table.add_column(col)
+    for line in lines:
+        table.add_row(*map(str, line))
+    console = Console()
+    console.print(table)
+    console.print("  ".join(f"{k} = {v}" for k, v in rep["legend"].items()))
+
+
+def _followup_lines(rep: dict[str, Any]) -> list[tuple]:
+    out = []
+    for it in rep["insatser"]:
+        key = (it["insats_id"], it["unit"], it["level"])
+        if it["level"] == "advisory":
+            out += [(*key, f"topic:{k}", v) for k, v in it["advisory_by_topic"]["cells"].items()]
+            out.append((*key, "contacts", it["advisory_by_topic"]["total"]))
+            continue
+        out += [(*key, "contacts", it["contacts"]), (*key, "participants", it["participants"]),
+                (*key, "started", it["started"])]
+        out += [(*key, f"end:{k}", v) for k, v in it["outcome"].items()]
+        out.append((*key, "share_completed", "" if it["share_completed"] is None else it["share_completed"]))
+        ag = it["age_gender"]
+        out += [(*key, f"age_gender:{k}", v) for k, v in ag["cells"].items()]
+        for row, cols in (it.get("change_start_to_end") or {}).items():
+            out += [(*key, f"change:{row}:{c}", v) for c, v in cols.items()]
+    return out
+
+
 def vacuum_after_gallring(engine: Any) -> str:
     """Rewrite the store's files so purged records are gone from disk, not only from the tables.
 

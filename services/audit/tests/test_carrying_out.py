@@ -27,7 +27,8 @@ from iub_runtime.auth import ClientConfig, ClientRegistry, Operation, hash_key
 BRYGGAN = "Enhet Familjestöd Bryggan (sektor Öppenvård)"
 NOTE = "Kanariefågel-anteckning 7c1e: samtal om boendet"
 KEYS_HTTP = {"bryggan": "key-bryggan-provider", "nexus": "key-nexus-provider", "cmv": "key-cmv-provider",
-             "mellerud": "key-mellerud-provider", "insyn": "key-insyn-ostersund"}
+             "mellerud": "key-mellerud-provider", "insyn": "key-insyn-ostersund",
+             "board": "key-board-followup"}
 
 
 def _unit(kommun: str, insats: str) -> str:
@@ -46,6 +47,8 @@ REGISTRY = ClientRegistry([
     ClientConfig(id="mellerud", name="Mellerud", key_sha256=[hash_key(KEYS_HTTP["mellerud"])], kommuner=["mellerud"],
                  units=[_unit("mellerud", "radgivningssamtal")],
                  operations=[Operation.PROVIDER_READ, Operation.PROVIDER_WRITE]),
+    ClientConfig(id="board", name="Nämnden", key_sha256=[hash_key(KEYS_HTTP["board"])],
+                 kommuner=["ostersund", "jamtland-lansverksamheter", "mellerud"], operations=[Operation.FOLLOWUP_READ]),
     ClientConfig(id="insyn", name="Handläggare", key_sha256=[hash_key(KEYS_HTTP["insyn"])], kommuner=["ostersund"],
                  operations=[Operation.INSYN]),
 ])
@@ -226,3 +229,92 @@ def test_the_end_of_a_14_3_insats_enters_the_history_index(client, store, svc, c
     assert len(keys) == 1 and PNR.encode() not in keys[0]
     assert [(e.insats_id, e.unit, e.ended_on) for e in ends] == [("biffsamtal", BRYGGAN, D0 + dt.timedelta(days=10))]
     assert ttl > 0
+
+
+def _pnr(year: int, serial: int, woman: bool) -> str:
+    """A valid-looking 12-digit personnummer (check digit not needed by the follow-up)."""
+    gender_digit = (2 * serial) % 10 if woman else (2 * serial + 1) % 10
+    return f"{year}0101{serial % 10}{serial % 10}{gender_digit}0"
+
+
+def _carry(client, store, kommun, insats, who, facts, events):
+    cid = open_case(store, kommun, insats, facts)
+    for kind, days, extra in events:
+        r = client.post(f"/v1/provider/requests/{cid}/events", json=ev(kind, D0 + dt.timedelta(days=days), **extra),
+                        headers=h(who))
+        assert r.status_code == 201, r.text
+    return cid
+
+
+def seed_followup(client, store):
+    """The follow-up test data: 12 Biffsamtal participants, 6 at CMV (14:5), advisory counts in Mellerud."""
+    for i in range(12):
+        facts = ApplicantFacts(personnummer=_pnr(1960 + (i % 3) * 15, i, woman=i % 2 == 0),
+                               folkbokford_i_kommunen=True)
+        if i < 8:
+            end = ("end", 40, {"end": "completed"})
+        elif i < 11:
+            end = ("end", 20, {"end": "ended_early", "reason": "flyttat"})
+        else:
+            end = None
+        evs = [("start", i % 2, {}), ("contact", 5, {"form": "group", "minutes": 90}),
+               ("contact", 12, {"form": "group", "minutes": 90})] + ([end] if end else [])
+        _carry(client, store, "ostersund", "biffsamtal", "bryggan", facts, evs)
+    for i in range(6):
+        _carry(client, store, "jamtland-lansverksamheter", "cmv-stodsamtal-valdsutsatta", "cmv",
+               ApplicantFacts(stated_age=30 + i, legal_gender="kvinna"),
+               [("start", 0, {"situation": "arbetssokande", "scales": {"maende": 2}}),
+                ("contact", 3, {"form": "individual", "minutes": 50}),
+                ("end", 30, {"end": "completed", "situation": "arbete-studier" if i < 5 else "arbetssokande",
+                             "scales": {"maende": 4 if i < 5 else 2}})])
+    for topic, n in (("foraldraskap", 9), ("samlevnad", 3)):
+        body = {"event_id": str(uuid.uuid4()), "kommun": "mellerud", "insats_id": "radgivningssamtal",
+                "date": D0.isoformat(), "topic": topic, "channel": "telephony", "count": n}
+        assert client.post("/v1/provider/advisory-counts", json=body, headers=h("mellerud")).status_code == 201
+    store.flush_staged(NOW, everything=True)
+
+
+def test_the_followup_of_the_test_data_is_suppressed_like_stats(client, store):
+    seed_followup(client, store)
+    r = client.get("/v1/followup", params={"kommun": "ostersund", "year": 2025, "format": "json"}, headers=h("board"))
+    assert r.status_code == 200, r.text
+    (biff,) = r.json()["insatser"]
+    assert (biff["contacts"], biff["participants"], biff["started"]) == (24, 12, 12)
+    assert biff["outcome"]["completed"] == 8
+    assert biff["outcome"]["ended_early:flyttat"] == "<5"  # 3, and the 1 ongoing: small
+    assert biff["outcome"]["ongoing"] == "<5"
+    assert biff["share_completed"] is None  # 3 ended early: a share would reveal it
+    assert PNR not in r.text
+    cmv = client.get("/v1/followup", params={"kommun": "jamtland-lansverksamheter", "year": 2025, "format": "json"},
+                     headers=h("board")).json()["insatser"][0]
+    assert cmv["participants"] == 6 and cmv["outcome"]["completed"] == 6 and cmv["share_completed"] == 1.0
+    assert cmv["change_start_to_end"]["skala:maende"]["bättre"] == 5
+    assert cmv["change_start_to_end"]["skala:maende"]["oförändrat"] == "<5"
+    adv = client.get("/v1/followup", params={"kommun": "mellerud", "year": 2025, "format": "json"},
+                     headers=h("board")).json()["insatser"][0]
+    assert adv["advisory_by_topic"]["cells"] == {"foraldraskap": "x", "samlevnad": "<5"}
+    assert adv["advisory_by_topic"]["total"] == 12
+    page = client.get("/v1/followup", params={"kommun": "ostersund", "year": 2025}, headers=h("board"))
+    assert page.status_code == 200 and "<svg" in page.text and "Deltagare per månad" in page.text
+    assert "http" not in page.text.split("<main>")[1]  # nothing fetched: no CDN, no script
+    assert "<script" not in page.text
+    # scope: another kommun, another operation
+    assert client.get("/v1/followup", params={"kommun": "sala", "year": 2025}, headers=h("board")).status_code == 403
+    assert client.get("/v1/followup", params={"kommun": "ostersund", "year": 2025},
+                      headers=h("bryggan")).status_code == 403
+
+
+def test_the_followup_cli_prints_csv(client, store, store_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from iub_cli.main import app
+
+    seed_followup(client, store)
+    res = CliRunner().invoke(app, ["audit", "followup", "--kommun", "ostersund", "--year", "2025", "--csv",
+                                   "--database-url", store_url])
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert lines[0] == "kommun,year,insats_id,unit,level,measure,value"
+    assert "ostersund,2025,biffsamtal,Enhet Familjestöd Bryggan (sektor Öppenvård),individual,participants,12" in lines
+    assert any(",end:ended_early:flyttat,<5" in line for line in lines)
+    print("\n".join(lines))  # the follow-up table of the test data (for the issue note)

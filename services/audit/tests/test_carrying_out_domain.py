@@ -50,3 +50,7 @@ def test_a_contact_step_fits_the_step_column_and_is_stable():
 def test_input_problems_name_fields(level, event, fields):
     found = {p.field for p in input_problems(level, CODES, DAY, DAY + dt.timedelta(days=1), event)}
     assert found == fields
+
+
+def test_a_contact_step_has_no_digits_the_pii_guard_could_mistake():
+    assert not any(c.isdigit() for _ in range(500) for c in step_of(ev("contact", form="phone", minutes=5))[8:])

@@ -36,6 +36,7 @@ class Operation(StrEnum):
     OPS_WRITE = "ops:write"
     PROVIDER_READ = "provider:read"  # utförare: inbox and case view of their own units
     PROVIDER_WRITE = "provider:write"  # utförare: villkor and consent facts, carrying-out events
+    FOLLOWUP_READ = "audit:followup"  # the board: follow-up tables of carrying out (suppressed)
 
 
 class ClientConfig(BaseModel):

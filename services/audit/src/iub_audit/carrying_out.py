@@ -71,3 +71,27 @@ def purge_events(engine: Engine, cutoffs: dict[str, dt.date]) -> int:
     with engine.begin() as conn:
         clause = or_(*(and_(case_events.c.level == lvl, case_events.c.day < day) for lvl, day in cutoffs.items()))
         return conn.execute(delete(case_events).where(clause)).rowcount or 0
+
+
+def followup_rows(engine: Engine, kommun: str, year: int, insats_id: str | None = None) -> list:
+    """The kommun's carrying-out events of a year with what each case allows to count by (age band, gender)."""
+    from iub_audit.domain.followup import EventRow, band_and_gender
+    from iub_audit.schema import cases
+
+    q = (select(case_events, cases.c.personnummer, cases.c.age_band, cases.c.legal_gender)
+         .select_from(case_events.outerjoin(cases, cases.c.case_id == case_events.c.case_id))
+         .where(case_events.c.kommun == kommun, case_events.c.day >= dt.date(year, 1, 1),
+                case_events.c.day <= dt.date(year, 12, 31)))
+    if insats_id:
+        q = q.where(case_events.c.insats_id == insats_id)
+    out = []
+    with engine.connect() as conn:
+        for r in conn.execute(q):
+            day = r.day if isinstance(r.day, dt.date) else dt.date.fromisoformat(str(r.day))
+            if r.level == "individual":
+                band, gender = band_and_gender(r.personnummer, day)
+            else:
+                band, gender = r.age_band or "okänd", r.legal_gender or "okänt"
+            out.append(EventRow(case_id=r.case_id, insats_id=r.insats_id, unit=r.unit, level=r.level, kind=r.kind,
+                                day=day, details=json.loads(r.details), age_band=band, gender=gender))
+    return out

@@ -87,8 +87,8 @@ async def document_event(svc: Any, who: ClientConfig, case_id: str, ev: Carrying
                                  legal_gender=row.legal_gender, ev=ev, keys=svc.link_keys)
     try:
         prepared = prepare(record)
-    except PiiRefused:
-        raise Problem(422, "Ogiltig begäran", [FieldProblem(field="body", problem="personuppgifter")]) from None
+    except PiiRefused as exc:  # the path names a field, never a value
+        raise Problem(422, "Ogiltig begäran", [FieldProblem(field=exc.path, problem="personuppgifter")]) from None
     index = dict(event_id=str(ev.event_id), case_id=row.case_id, kommun=row.kommun, insats_id=row.insats_id,
                  unit=row.unit, level=row.level, kind=ev.kind, day=ev.date,
                  details=_json(domain.details(ev, row.level)), body_sha256=digest)

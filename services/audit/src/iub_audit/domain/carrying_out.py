@@ -28,9 +28,14 @@ INDIVIDUAL, ANONYMISED, ADVISORY = "individual", "anonymised", "advisory"
 
 
 def step_of(ev: CarryingOutEventIn) -> str:
-    """The record's step: 'start', 'end', or 'contact:<12 hex of the event id>' (fits the step column)."""
+    """The record's step: 'start', 'end', or 'contact:<12 letters from a hash of the event id>'.
+
+    Letters, not hex digits: a run of digits could look like a personnummer to the PII guard. 12
+    letters of 16 values fit the step column (20).
+    """
     if ev.kind == "contact":
-        return "contact:" + hashlib.sha256(str(ev.event_id).encode()).hexdigest()[:12]
+        digest = hashlib.sha256(str(ev.event_id).encode()).digest()
+        return "contact:" + "".join("abcdefghijklmnop"[b & 15] for b in digest[:12])
     return ev.kind
 
 
