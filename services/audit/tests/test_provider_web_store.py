@@ -12,7 +12,7 @@ import contextlib
 import re
 
 import pytest
-from audit_support import CATALOG, KEYS, NOW
+from audit_support import CATALOG, INDIVIDUAL, KEYS, NOW, PNR, decision
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
@@ -26,6 +26,7 @@ from iub_audit.schema import case_events, metadata
 from iub_audit.service import build_service
 from iub_audit.settings import AuditSettings
 from iub_contracts import streams
+from iub_contracts.facts import ApplicantFacts
 from iub_eligibility.domain.request import evaluate_revision
 from iub_runtime.testing import RecordingWriter
 
@@ -41,7 +42,7 @@ def svc(store, tmp_path):
 
 
 @pytest.fixture
-def web(svc, clean_redis):
+def site(svc, clean_redis):
     """The provider API routers of the audit service and the page, sessions in a real Redis."""
     holder: dict[str, Redis] = {}
 
@@ -63,11 +64,20 @@ def web(svc, clean_redis):
     app.include_router(build_router(lambda req: req.app, lambda: REGISTRY, SessionStore(lambda: holder["redis"], 600),
                                     WebSettings(cookie_secure=False), lambda: svc.rt.clock(), lambda: svc.catalog))
     with TestClient(app) as client:
-        form = client.get("/provider/login").text
-        r = client.post("/provider/login", data={"csrf": csrf_of(form), "staff_id": "sak-anna",
-                                                 "key": KEYS_HTTP["sala-medling"]}, follow_redirects=False)
-        assert r.status_code == 303, r.text
         yield client
+
+
+def sign_in(client: TestClient, who: str, staff: str = "sak-anna") -> TestClient:
+    form = client.get("/provider/login").text
+    r = client.post("/provider/login", data={"csrf": csrf_of(form), "staff_id": staff, "key": KEYS_HTTP[who]},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return client
+
+
+@pytest.fixture
+def web(site):
+    return sign_in(site, "sala-medling")
 
 
 def n_written(svc) -> tuple[int, int]:
@@ -150,3 +160,29 @@ def test_an_advisory_count_is_documented_without_a_case(svc, web) -> None:
                                                                           "topic": "medling", "channel": "app",
                                                                           "count": "1"})
     assert r.status_code == 409 and 'data-field="insats_id"' in r.text
+
+
+async def test_a_14_3_case_shows_identity_and_note_on_the_page_and_in_no_log(svc, site, capsys, caplog) -> None:
+    note = "Kanariefågel-anteckning 7f3a"
+    msg = decision(*INDIVIDUAL, facts=ApplicantFacts(personnummer=PNR, folkbokford_i_kommunen=True))
+    await publish(svc, (streams.DECISIONS, msg))
+    web = sign_in(site, "ostersund", staff="hl-bo")
+    url = f"/provider/case/{msg.request_id}"
+    page = web.get(url).text
+    assert text(page, "personnummer") == PNR and "Dokumenteras på individnivå" in page
+    if text(page, "status") != "Har rätt till insatsen":
+        pytest.skip(f"the Östersund case is {text(page, 'status')}: no carrying out to document")
+    today = re.search(r'id="start-date"[^>]*value="([^"]+)"', page).group(1)
+    assert web.post(f"{url}/events", data=form_of(page, "start-form") | {"date": today},
+                    follow_redirects=False).status_code == 303
+    page = web.get(url).text
+    assert 'name="situation"' not in page, "no 14:5 codes at 14:3"
+    r = web.post(f"{url}/events", data=form_of(page, "contact-form") | {"date": today, "form": "individual",
+                                                                         "minutes": "30", "note": note},
+                 follow_redirects=False)
+    assert r.status_code == 303, r.text
+    page = web.get(url).text
+    assert note in page and PNR in page
+    logged = capsys.readouterr().out + capsys.readouterr().err + caplog.text
+    assert PNR not in logged and note not in logged and "provider_signed_in" in logged
+    assert PNR not in url and note not in url
