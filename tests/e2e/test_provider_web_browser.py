@@ -146,6 +146,8 @@ def test_a_sala_medling_case_for_a_14_year_old_from_consent_to_an_early_end(site
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="sv-SE")
+        fetched: list[str] = []
+        page.on("request", lambda req: fetched.append(req.url))
         try:
             # sign in by keyboard only: the skip link first (it leads into the content), the two
             # fields in order, Enter submits
@@ -239,6 +241,11 @@ def test_a_sala_medling_case_for_a_14_year_old_from_consent_to_an_early_end(site
             # the inbox shows the case as ended
             page.goto(f"{site.audit}/provider/inbox?status=ended")
             assert "Avslutad" in page.locator("#inbox tbody tr").inner_text()
+
+            # offline: every request went to the audit service, and its stylesheet was applied
+            assert fetched and all(u.startswith(f"{site.audit}/provider/") for u in fetched), set(fetched)
+            assert f"{site.audit}/provider/static/provider.css" in fetched
+            assert page.evaluate("getComputedStyle(document.querySelector('.top')).borderBottomStyle") == "solid"
         finally:
             shot(page, "sista-vyn")
             browser.close()

@@ -263,3 +263,21 @@ def test_the_sso_header_from_an_untrusted_peer_is_ignored(clean_redis: str, stan
     with TestClient(make_app(clean_redis, stand_in, settings=SSO), client=("203.0.113.9", 5000)) as web:
         r = web.get("/provider/inbox", headers={SSO_USER: "anna.l"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/provider/login"
+
+
+def test_without_a_clients_configuration_the_page_says_so(clean_redis: str, stand_in: StandIn) -> None:
+    from fastapi import FastAPI
+    from redis.asyncio import Redis
+
+    from iub_audit.provider_web import SessionStore, build_router
+
+    app = FastAPI()
+    sessions = SessionStore(lambda: Redis.from_url(clean_redis), 60)
+    app.include_router(build_router(lambda req: req.app, lambda: None, sessions, WebSettings(cookie_secure=False)))
+    with TestClient(app) as web:
+        for path in ("/provider/", "/provider/inbox"):
+            r = web.get(path, follow_redirects=False)
+            assert r.status_code in (303, 503)
+        form = web.get("/provider/login")
+        r = web.post("/provider/login", data={"csrf": csrf_of(form.text), "staff_id": "a", "key": "k"})
+        assert r.status_code == 503 and "IUB_CLIENTS_FILE" in r.text

@@ -224,7 +224,10 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
     @router.get("/provider")
     @router.get("/provider/")
     async def home(request: Request) -> Response:
-        w = await who(request)
+        try:
+            w = await who(request)
+        except Refused as exc:
+            return error_page(exc)
         return finish(RedirectResponse("/provider/inbox", status_code=303), w) if w else to_login()
 
     @router.get("/provider/login")
@@ -272,13 +275,13 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
 
     @router.post("/provider/logout")
     async def logout(request: Request) -> Response:
-        w = await who(request)
-        if w is None:
-            return to_login()
         try:
+            w = await who(request)
+            if w is None:
+                return to_login()
             await checked_form(request, w, write=False)
         except Refused as exc:
-            return error_page(exc, w)
+            return error_page(exc)
         await sessions.delete(request.cookies.get(COOKIE))
         log.info("provider_signed_out", client_id=w.client.id)
         resp = page("logged_out.html", who=None, sso=w.session.via == "sso")
