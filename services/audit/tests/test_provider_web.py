@@ -51,6 +51,7 @@ def test_sign_in_sets_an_httponly_samesite_strict_cookie_holding_no_key(web: Tes
                                           "key": KEYS["sala-medling"]}, follow_redirects=False)
     cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith(f"{COOKIE}="))
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/provider" in cookie
+    assert "Max-Age" not in cookie and "expires" not in cookie.lower(), "gone when the browser closes"
     token = cookie.split(";")[0].split("=", 1)[1]
     assert KEYS["sala-medling"] not in cookie and len(token) >= 40
     stored = redis.Redis.from_url(clean_redis)

@@ -186,7 +186,7 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
 
     def finish(resp: Response, w: Who) -> Response:
         if w.new_token:
-            set_cookie(resp, COOKIE, w.new_token, settings.session_ttl_s)
+            set_cookie(resp, COOKIE, w.new_token, None)  # a browser-session cookie
         return resp
 
     def to_login() -> RedirectResponse:
@@ -269,7 +269,7 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
         sid, _ = await sessions.create(found.id, staff)
         log.info("provider_signed_in", client_id=found.id)
         resp = RedirectResponse("/provider/inbox", status_code=303)
-        set_cookie(resp, COOKIE, sid, settings.session_ttl_s)
+        set_cookie(resp, COOKIE, sid, None)  # gone when the browser closes; Redis ends it when idle
         resp.delete_cookie(LOGIN_COOKIE, path="/provider/login")
         return resp
 
