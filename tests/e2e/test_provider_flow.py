@@ -48,12 +48,17 @@ def luhn_pnr(born: dt.date, serial: str = "238") -> str:
 
 @pytest.fixture(scope="module")
 def system():
-    key, other_key = new_key(), new_key()
+    key, other_key, mellerud_key, ops_key = new_key(), new_key(), new_key(), new_key()
     clients = {"clients": [
         ClientConfig(id="sala-sak", name="Sala SAK", key_sha256=[hash_key(key)], kommuner=["sala"], units=[UNIT],
                      operations=[Operation.PROVIDER_READ, Operation.PROVIDER_WRITE]).model_dump(mode="json"),
         ClientConfig(id="sala-bryggan", name="Annan enhet", key_sha256=[hash_key(other_key)], kommuner=["sala"],
                      units=["Familjecentralen"], operations=[Operation.PROVIDER_READ]).model_dump(mode="json"),
+        ClientConfig(id="mellerud", name="Mellerud", key_sha256=[hash_key(mellerud_key)], kommuner=["mellerud"],
+                     units=["Socialtjänsten i Melleruds kommun"],
+                     operations=[Operation.PROVIDER_READ, Operation.PROVIDER_WRITE]).model_dump(mode="json"),
+        ClientConfig(id="ops", name="Drift", key_sha256=[hash_key(ops_key)], kommuner=["*"],
+                     operations=[Operation.OPS_READ]).model_dump(mode="json"),
     ]}
     tmp = Path(tempfile.mkdtemp(prefix="iub-e2e-provider-"))
     server = RedisServer(data_dir=tmp / "redis").start()
@@ -66,7 +71,7 @@ def system():
         wait_until(lambda: httpx.get(f"http://127.0.0.1:{audit_port}/health", timeout=1).status_code == 200, 60,
                    what="audit")
         yield {"intake": f"http://127.0.0.1:{port}", "audit": f"http://127.0.0.1:{audit_port}", "key": key,
-               "other": other_key, "redis": server.url, "tmp": tmp}
+               "other": other_key, "mellerud": mellerud_key, "ops": ops_key, "redis": server.url, "tmp": tmp}
     finally:
         sys_.stop()
         server.stop()
@@ -142,7 +147,50 @@ def test_a_provider_confirms_consent_and_the_revision_makes_medling_eligible(sys
     assert logs and pnr not in logs and pnr[2:] not in logs
     for s in (streams.PROVIDER_FACTS, streams.REVISIONS):
         assert all(pnr not in f[b"__data__"].decode() for _, f in client.xrange(s))
+    metrics = httpx.get(f"{system['audit']}/metrics", headers={"Authorization": f"Bearer {system['ops']}"}, timeout=5)
+    assert metrics.status_code == 200 and 'step="revision"' in metrics.text
+    assert pnr not in metrics.text and case_id not in metrics.text
     print(f"\nprovider flow (14 kap 5 §, Sala Medling, 14 år): facts → revision eligible in {revision_s:.2f} s, "
           f"informed again and documented in {informed_s:.2f} s; provider events 1 (retry documented once); "
           f"records decision/decision:r1/information/information:r1 = 1/1/1/1; log lines searched "
           f"{logs.count(chr(10))}, canary found 0")
+
+
+@pytest.mark.parametrize(("kommun", "insats", "key", "villkor", "confirm_by", "level"), [
+    ("sala", "skuldradgivning-och-skuldsanering", "key", "folkbokford-i-sala", "personbevis/folkbokföringsuppgift",
+     "individual"),
+    ("mellerud", "radgivningssamtal", "mellerud", "bosatt-eller-vistas",
+     "hyreskontrakt eller annan uppgift om var personen bor", "advisory"),
+], ids=["14 kap 3 §", "14 kap 4 §"])
+def test_a_villkor_confirmed_by_the_provider_turns_needs_facts_into_eligible(system, kommun, insats, key, villkor,
+                                                                               confirm_by, level):
+    pnr = luhn_pnr(dt.date(1981, 12, 18), "987")
+    r = httpx.post(f"{system['intake']}/v1/requests", timeout=10, json={
+        "kommun": kommun, "insats_id": insats, "channel": "app", "facts": {"personnummer": pnr}})
+    assert r.status_code == 202, r.text
+    me = {"Authorization": f"Bearer {system[key]}"}
+    inbox_url = f"{system['audit']}/v1/provider/requests"
+
+    def listed() -> list:
+        return httpx.get(inbox_url, params={"status": "needs_facts"}, headers=me, timeout=5).json()["items"]
+
+    wait_until(lambda: len(listed()) == 1, 30, what="case in the inbox")
+    case_id = listed()[0]["case_id"]
+    view = httpx.get(f"{inbox_url}/{case_id}", headers=me, timeout=5).json()
+    if level == "individual":
+        assert case_id == r.json()["request_id"] and view["person"]["personnummer"] == pnr
+    else:  # 14 kap 4 §: nothing personal, not even the request id
+        assert case_id != r.json()["request_id"] and view["person"] is None and pnr not in json.dumps(view)
+    posted = httpx.post(f"{inbox_url}/{case_id}/facts", headers=me, timeout=5, json={
+        "event_id": str(uuid.uuid4()), "staff_id": "handl-1",
+        "villkor": [{"key": villkor, "result": "confirmed", "confirm_by": confirm_by}]})
+    assert posted.status_code == 202, posted.text
+    store = AuditStore(make_engine(f"sqlite:///{system['tmp'] / 'audit.sqlite3'}"))
+    wait_until(lambda: httpx.get(f"{inbox_url}/{case_id}", headers=me, timeout=5).json()["status"] == "eligible",
+               30, what="revision eligible")
+    wait_until(lambda: store.count(step="information:r1", level=level, insats_id=insats) == 1, 30,
+               what="informed again")
+    assert store.count(step="decision", insats_id=insats) == store.count(step="decision:r1", insats_id=insats) == 1
+    assert store.count(personnummer=pnr, insats_id=insats) == (4 if level == "individual" else 0)
+    logs = "".join(p.read_text(errors="replace") for p in (system["tmp"] / "logs").glob("*"))
+    assert pnr not in logs and pnr[2:] not in logs

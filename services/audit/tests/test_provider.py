@@ -130,6 +130,7 @@ async def test_medling_for_a_14_year_old_turns_eligible_with_both_guardians_cons
     # only what may be kept at 14 kap 5 §: no identity, the age generalised to the insats's limits
     assert facts.facts.personnummer is None and facts.facts.birth_date is None
     assert facts.facts.stated_age < 14 and PNR not in facts.model_dump_json()
+    assert facts.facts.legal_gender is None  # no villkor of Medling asks for it
 
     revised = evaluate_revision(CATALOG, facts, NOW)  # what eligibility's consumer does
     assert revised.decision.outcome.value == "eligible" and revised.previous_outcome.value == "needs_consent"

@@ -256,3 +256,22 @@ async def test_a_revision_informs_again_only_when_the_outcome_changed(redis, htt
     given = await events(redis)
     assert [(e.revision, e.outcome) for e in given] == [(0, "needs_consent"), (2, "eligible")]
     assert given[1].case_id == first.request_id and len(rx.requests) == 1  # the revision went by the status
+
+
+async def test_two_revisions_close_together_compare_with_each_other_not_with_the_decision_before(
+    redis, http, catalog, templates
+):
+    """r1 eligible, then r2 back to needs_consent (a guardian withdrew), both posted against the same
+    first outcome: r2 must still inform, because it changed what r1 said."""
+    async with Receiver((200,)) as rx:
+        first = app_record(catalog, rx.url, outcome="needs_consent")
+        notifier = make_notifier(redis, http, catalog, templates)
+        poll = DeliveryTarget(kind="poll")
+        common = {"request_id": first.request_id, "correlation_id": first.request_id, "case_id": first.request_id,
+                  "delivery": poll, "previous_outcome": first.decision.outcome}
+        r1 = app_record(catalog, rx.url, outcome="eligible").model_copy(update=common | {"revision": 1})
+        r2 = app_record(catalog, rx.url, outcome="needs_consent").model_copy(update=common | {"revision": 2})
+        await notifier.handle_revision(r1)
+        await notifier.handle_revision(r2)
+        assert await notifier.handle_revision(r1) == {"outcome": "superseded"}
+    assert [(e.revision, e.outcome) for e in await events(redis)] == [(1, "eligible"), (2, "needs_consent")]

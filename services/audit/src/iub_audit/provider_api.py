@@ -140,29 +140,20 @@ def build_router(get_svc: Callable[[], Any], guard: Guard, events: EventSource =
     """Inbox, case view and facts, each authenticated before the body is read."""
     router = APIRouter(tags=["utförare"], route_class=AuthFirstRoute)
 
-    def engine() -> Engine:
-        return get_svc().store.engine
-
     @router.get("/v1/provider/requests", response_model=ProviderInbox,
                 responses=problem_responses(401, 403, 422, 429, 503))
     async def inbox(status: CaseStatus | None = None, page: int = Query(1, ge=1, le=100_000),
                     page_size: int = Query(50, ge=1, le=200),
                     who: ClientConfig = Depends(guard.require(Operation.PROVIDER_READ))) -> JSONResponse:
         """The cases of the provider's units, newest first, optionally of one status."""
-        rows, total = await asyncio.to_thread(cases.list_cases, engine(), who.kommuner[0], who.units,
-                                              status.value if status else None, page, page_size)
-        catalog = get_svc().catalog
-        out = ProviderInbox(items=[summary(catalog, r) for r in rows], page=page, page_size=page_size, total=total)
+        out = await provider_inbox(get_svc(), who, status, page, page_size)
         return JSONResponse(out.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
     @router.get("/v1/provider/requests/{case_id}", response_model=ProviderCase,
                 responses=problem_responses(401, 403, 404, 429, 503))
     async def case(case_id: str, who: ClientConfig = Depends(guard.require(Operation.PROVIDER_READ))) -> JSONResponse:
         """One case: decision with checklist, consent, revisions, events, and the person as the level allows."""
-        row = visible(who, await asyncio.to_thread(cases.get_case, engine(), _case_id(case_id)))
-        revisions = await asyncio.to_thread(cases.revisions_of, engine(), row.case_id)
-        evs = await asyncio.to_thread(events, engine(), row)
-        view = case_view(get_svc().catalog, row, revisions, evs)
+        view = await provider_case(get_svc(), who, case_id, events)
         return JSONResponse(view.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
     @router.post("/v1/provider/requests/{case_id}/facts", status_code=202, response_model=FactsAccepted,
@@ -170,13 +161,17 @@ def build_router(get_svc: Callable[[], Any], guard: Guard, events: EventSource =
     async def facts(case_id: str, body: ProviderFactsIn,
                     who: ClientConfig = Depends(guard.require(Operation.PROVIDER_WRITE))) -> JSONResponse:
         """Villkor confirmed or refuted, consents per guardian; eligibility then decides again (a revision)."""
-        return await record_provider_facts(get_svc(), who, case_id, body)
+        out = await record_provider_facts(get_svc(), who, case_id, body)
+        return JSONResponse(out.model_dump(mode="json"), status_code=202, headers={"Cache-Control": "no-store"})
 
     return router
 
 
-async def record_provider_facts(svc: Any, who: ClientConfig, case_id: str, body: ProviderFactsIn) -> JSONResponse:
-    """Check, keep (once per event id) and hand on a provider's facts; the web page calls this too."""
+async def record_provider_facts(svc: Any, who: ClientConfig, case_id: str, body: ProviderFactsIn) -> FactsAccepted:
+    """Check, keep (once per event id) and hand on a provider's facts; the web page calls this too.
+
+    Raises ``Problem`` (404 not visible or unknown, 409, 422 naming fields) having written nothing.
+    """
     engine = svc.store.engine
     row = visible(who, await asyncio.to_thread(cases.get_case, engine, _case_id(case_id)))
     now = svc.rt.clock()
@@ -222,6 +217,22 @@ async def record_provider_facts(svc: Any, who: ClientConfig, case_id: str, body:
                                 once_key=f"provider-facts:{body.event_id}")
     log.info("provider_facts_recorded", client_id=who.id, level=row.level, revision=revision, duplicate=duplicate,
              villkor=len(body.villkor), consents=len(body.consents))
-    out = FactsAccepted(case_id=uuid.UUID(row.case_id), event_id=body.event_id, revision=revision,
-                        duplicate=duplicate)
-    return JSONResponse(out.model_dump(mode="json"), status_code=202, headers={"Cache-Control": "no-store"})
+    return FactsAccepted(case_id=uuid.UUID(row.case_id), event_id=body.event_id, revision=revision,
+                         duplicate=duplicate)
+
+
+async def provider_inbox(svc: Any, who: ClientConfig, status: CaseStatus | None = None, page: int = 1,
+                         page_size: int = 50) -> ProviderInbox:
+    """The provider's inbox (the web page calls this too)."""
+    rows, total = await asyncio.to_thread(cases.list_cases, svc.store.engine, who.kommuner[0], who.units,
+                                          status.value if status else None, page, page_size)
+    return ProviderInbox(items=[summary(svc.catalog, r) for r in rows], page=page, page_size=page_size, total=total)
+
+
+async def provider_case(svc: Any, who: ClientConfig, case_id: str, events: EventSource = no_events) -> ProviderCase:
+    """One case as the provider may see it; Problem 404 exactly as for a missing one (the web page calls this too)."""
+    engine = svc.store.engine
+    row = visible(who, await asyncio.to_thread(cases.get_case, engine, _case_id(case_id)))
+    revisions = await asyncio.to_thread(cases.revisions_of, engine, row.case_id)
+    evs = await asyncio.to_thread(events, engine, row)
+    return case_view(svc.catalog, row, revisions, evs)

@@ -36,6 +36,9 @@ log = structlog.get_logger("iub.notify")
 ATTEMPTS = Counter("iub_notify_delivery_attempts_total", "Delivery attempts of the information", ["via"])
 ONCE_KEY = "notify:{request_id}"
 FAILED_ONCE_KEY = "notify-failed:{request_id}"
+# the latest revision's outcome per provider case (case id, revision, outcomes: no personal data)
+CASE_OUTCOME_KEY = "iub:notify:case-outcome:{case_id}"
+CASE_OUTCOME_TTL_S = 400 * 86400  # an insats runs for months
 
 
 def delivery_id(msg: DecisionMade) -> str:
@@ -65,9 +68,25 @@ class Notifier:
         self.backoff = backoff or Backoff(0.5, 30.0)
 
     async def handle_revision(self, msg: DecisionMade) -> dict | Later:
-        """A revision: inform again only when the outcome changed (the earlier information still holds)."""
-        outcome = msg.decision.outcome if msg.decision else None
-        if msg.previous_outcome is not None and outcome == msg.previous_outcome:
+        """A revision: inform again only when the outcome changed (the earlier information still holds).
+
+        "Changed" is against the outcome of the latest revision seen for the case (kept under the
+        case id, no personal data), so two provider posts close together compare with each other,
+        not both with the decision before them; an older revision arriving late is superseded.
+        """
+        outcome = msg.decision.outcome.value if msg.decision else None
+        key = CASE_OUTCOME_KEY.format(case_id=msg.case_id or msg.request_id)
+        raw = await self.redis.get(key)
+        last = json.loads(raw) if raw else None
+        if last is not None and last["revision"] > msg.revision:
+            return {"outcome": "superseded"}
+        before = last["outcome"] if last is not None and last["revision"] < msg.revision else (
+            msg.previous_outcome.value if msg.previous_outcome else None)
+        if last is not None and last["revision"] == msg.revision:
+            before = last["before"]  # a redelivery: decide as the first delivery did
+        await self.redis.set(key, json.dumps({"revision": msg.revision, "outcome": outcome, "before": before}),
+                             ex=CASE_OUTCOME_TTL_S)
+        if before is not None and outcome == before:
             return {"outcome": "unchanged"}
         return await self.handle(msg)
 

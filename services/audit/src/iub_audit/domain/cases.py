@@ -23,7 +23,14 @@ from dataclasses import dataclass
 
 from iub_audit.domain.records import reason_codes
 from iub_contracts.api import FieldProblem
-from iub_contracts.catalog import AgeVillkor, DocumentationLevel, FactVillkor, InsatsVersion, leaf_villkor
+from iub_contracts.catalog import (
+    AgeVillkor,
+    DocumentationLevel,
+    FactVillkor,
+    InsatsVersion,
+    LegalGenderVillkor,
+    leaf_villkor,
+)
 from iub_contracts.decision import Decision, Outcome
 from iub_contracts.facts import ApplicantFacts, Guardian
 from iub_contracts.messages import DecisionMade
@@ -64,8 +71,11 @@ def kept_facts(facts: ApplicantFacts, level: DocumentationLevel, version: Insats
     if level is DocumentationLevel.INDIVIDUAL:
         return facts
     villkor = [*(version.villkor if version else []), *kommun_villkor]
+    # legal gender only where a villkor asks for it (Östersund's "kvinna i juridisk mening")
+    asks_gender = any(isinstance(v, LegalGenderVillkor) for v in leaf_villkor(villkor))
     return facts.model_copy(update={"personnummer": None, "birth_date": None,
-                                    "stated_age": generalised_age(facts.stated_age, villkor)})
+                                    "stated_age": generalised_age(facts.stated_age, villkor),
+                                    "legal_gender": facts.legal_gender if asks_gender else None})
 
 
 def child_consent_villkor(version: InsatsVersion | None):
