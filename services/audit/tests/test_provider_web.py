@@ -282,3 +282,32 @@ def test_without_a_clients_configuration_the_page_says_so(clean_redis: str, stan
         form = web.get("/provider/login")
         r = web.post("/provider/login", data={"csrf": csrf_of(form.text), "staff_id": "a", "key": "k"})
         assert r.status_code == 503 and "IUB_CLIENTS_FILE" in r.text
+
+
+def test_sign_in_attempts_are_limited_per_address(web: TestClient) -> None:
+    html, statuses = web.get("/provider/login").text, []
+    for i in range(12):
+        r = web.post("/provider/login", data={"csrf": csrf_of(html), "staff_id": "a", "key": f"guess-{i}"},
+                     follow_redirects=False)
+        statuses.append(r.status_code)
+        html = r.text if r.status_code == 401 else html
+    assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429]
+    assert "För många inloggningsförsök" in web.post("/provider/login", data={"csrf": "x"}).text
+
+
+@pytest.mark.asyncio
+async def test_a_session_ends_after_its_idle_time_and_is_renewed_by_use(clean_redis: str) -> None:
+    from redis.asyncio import Redis
+
+    from iub_audit.provider_web import SessionStore
+
+    client = Redis.from_url(clean_redis)
+    store = SessionStore(lambda: client, ttl_s=2)
+    token, session = await store.create("sala-medling", "anna.l")
+    assert (await store.get(token)) == session and await store.get("another-token") is None
+    await client.expire(f"iub:provider-session:{__import__('hashlib').sha256(token.encode()).hexdigest()}", 1)
+    assert await store.get(token) == session  # use renews it to the full idle time
+    assert await client.ttl(next(iter(await client.keys("iub:provider-session:*")))) == 2
+    await store.delete(token)
+    assert await store.get(token) is None
+    await client.aclose()

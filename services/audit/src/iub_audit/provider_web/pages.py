@@ -30,6 +30,7 @@ from iub_audit.provider_web.session import Session, SessionStore, same_token
 from iub_contracts.calendar import request_day
 from iub_contracts.provider import StaffId
 from iub_runtime.auth import ClientConfig, ClientRegistry, Operation
+from iub_runtime.ratelimit import RateLimiter
 
 log = structlog.get_logger("iub.audit.provider_web")
 
@@ -39,6 +40,7 @@ LOGIN_COOKIE = "iub_provider_login"  # double-submit token of the sign-in form (
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 STATUSES = list(texts.STATUS)
+LOGIN_ATTEMPTS_PER_MINUTE = 10  # per browser address: keys cannot be guessed, but nobody should try
 API = "/v1/provider/requests"
 STAFF_ID = TypeAdapter(StaffId)
 
@@ -243,9 +245,23 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
         set_cookie(resp, LOGIN_COOKIE, token, 1800, path="/provider/login")
         return resp
 
+    limiters: dict[int, RateLimiter] = {}
+
+    async def login_allowed(request: Request) -> None:
+        redis = sessions.redis()
+        limiter = limiters.get(id(redis))
+        if limiter is None:
+            limiter = limiters[id(redis)] = RateLimiter(redis, 60, prefix="iub:provider-login")
+        peer = request.client.host if request.client else "unknown"
+        verdict = await limiter.hit(peer, LOGIN_ATTEMPTS_PER_MINUTE)
+        if not verdict.allowed:
+            log.warning("provider_login_rate_limited")
+            raise Refused(429, f"För många inloggningsförsök. Försök igen om {verdict.retry_after_s} sekunder.")
+
     @router.post("/provider/login")
     async def login(request: Request) -> Response:
         try:
+            await login_allowed(request)
             data = await form_of(request)
             if not same_token(request.cookies.get(LOGIN_COOKIE, ""), data.get("csrf")):
                 raise Refused(403, "Inloggningsformuläret har gått ut. Ladda om sidan och försök igen.")

@@ -40,6 +40,10 @@ class SessionStore:
     def __init__(self, get_redis: Callable[[], Redis], ttl_s: int) -> None:
         self._get_redis, self.ttl_s = get_redis, ttl_s
 
+    def redis(self) -> Redis:
+        """The Redis client the sessions live in (shared with the sign-in rate limit)."""
+        return self._get_redis()
+
     async def create(self, client_id: str, staff_id: str, via: str = "key") -> tuple[str, Session]:
         """A new session; returns the cookie token (never stored as such) and the session."""
         token = secrets.token_urlsafe(32)
