@@ -253,6 +253,9 @@ def build_router(app_of: Callable[[Request], Any], get_registry: Callable[[], Cl
         if limiter is None:
             limiter = limiters[id(redis)] = RateLimiter(redis, 60, prefix="iub:provider-login")
         peer = request.client.host if request.client else "unknown"
+        forwarded = request.headers.get("x-forwarded-for", "").split(",")[-1].strip()
+        if forwarded and _trusted(peer, settings.sso_trusted_proxies):  # the browser's address, per the proxy
+            peer = forwarded
         verdict = await limiter.hit(peer, LOGIN_ATTEMPTS_PER_MINUTE)
         if not verdict.allowed:
             log.warning("provider_login_rate_limited")
