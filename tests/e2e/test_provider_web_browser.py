@@ -153,6 +153,7 @@ def test_a_sala_medling_case_for_a_14_year_old_from_consent_to_an_early_end(site
             # fields in order, Enter submits
             page.goto(f"{site.audit}/provider/")
             assert page.url.endswith("/provider/login")
+            shot(page, "0-inloggning")
             page.keyboard.press("Tab")
             assert focused(page)["text"] == "Hoppa till innehållet"
             page.keyboard.press("Enter")
