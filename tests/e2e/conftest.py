@@ -22,6 +22,7 @@ E2E_ENV = {
     "IUB_DELIVERY_BASE_DELAY_S": "0.05",
     "IUB_AUTH_DISABLED": "true",  # intake's explicit development mode: the e2e tests test the pipeline
     "IUB_SIGNING_SECRET": generate(),  # notify refuses to start without one (never a default)
+    "IUB_CALLBACK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',  # the tests' callback receivers are local (explicit)
 }
 
 

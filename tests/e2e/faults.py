@@ -120,6 +120,11 @@ class AuditCounts:
         return self.per_step["decision"] == n and self.per_step["information"] == n
 
 
+# 14 kap 4–5 § records wait in audit_staged until their hour is over, then join the chain (keyed ids)
+COUNT_SQL = ("select request_id, step, count(*) from (select request_id, step from audit_records "
+             "union all select request_id, step from audit_staged) r group by request_id, step")
+
+
 def _count_rows(rows) -> AuditCounts:
     per_step, per_request = Counter(), Counter()
     for rid, step, count in rows:
@@ -132,8 +137,7 @@ def sqlite_counts(path) -> AuditCounts:
     """Counts read with a plain read-only SQLite connection (never takes the write lock)."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
     try:
-        return _count_rows(conn.execute(
-            "select request_id, step, count(*) from audit_records group by request_id, step").fetchall())
+        return _count_rows(conn.execute(COUNT_SQL).fetchall())
     finally:
         conn.close()
 
@@ -143,8 +147,7 @@ def postgres_counts(url: str) -> AuditCounts:
     import psycopg
 
     with psycopg.connect(url, connect_timeout=3) as conn:
-        return _count_rows(conn.execute(
-            "select request_id, step, count(*) from audit_records group by request_id, step").fetchall())
+        return _count_rows(conn.execute(COUNT_SQL).fetchall())
 
 
 # --------------------------------------------------------------------------- local HTTP receivers

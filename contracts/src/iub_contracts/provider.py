@@ -93,9 +93,10 @@ class ChecklistItem(BaseModel):
 
 
 class GuardianConsent(BaseModel):
-    """A guardian's consent as recorded."""
+    """A guardian's consent as recorded; ``guardian`` is what a provider posts consent under."""
 
-    guardian: str
+    guardian: str = Field(description="'vårdnadshavare N', the N-th guardian")
+    label: str | None = Field(default=None, description="14 kap 3 § only: the label the request gave")
     given: bool | None
     recorded_by: str | None = None
     recorded_at: dt.datetime | None = None

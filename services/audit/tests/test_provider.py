@@ -218,12 +218,15 @@ async def test_bad_input_names_the_field_never_the_value_and_writes_nothing(svc,
 
 
 async def test_each_level_shows_only_what_it_allows(svc, api):
-    ind = decision(*INDIVIDUAL, facts=ApplicantFacts(personnummer=PNR, folkbokford_i_kommunen=True))
+    ind = decision(*INDIVIDUAL, facts=ApplicantFacts(personnummer=PNR, folkbokford_i_kommunen=True,
+                                                     guardians=[Guardian(label="mamma")]))
     adv = decision(*ADVISORY)
     await publish(svc, (streams.DECISIONS, ind), (streams.DECISIONS, adv))
     view = api.get(f"/v1/provider/requests/{ind.request_id}", headers=auth("ostersund")).json()
     assert view["level"] == "individual" and view["person"]["personnummer"] == PNR
     assert all(c["explanation"] for c in view["checklist"])
+    # consent is posted under 'vårdnadshavare N'; at 14 kap 3 § the label the request gave is shown too
+    assert [(g["guardian"], g["label"]) for g in view["consent"]["guardians"]] == [("vårdnadshavare 1", "mamma")]
     row = cases.get_case(svc.store.engine, str(KEYS.record_id(adv.request_id, "decision")))
     assert row.level == "advisory" and row.personnummer is None and row.age_band is None
     assert row.reason_codes == [] and PNR not in str(row)

@@ -76,3 +76,27 @@ async def test_a_redelivered_request_is_decided_once(app):
         await br.publish(msg.model_dump(mode="json"), stream=streams.REQUESTS)
         await br.publish(msg.model_dump(mode="json"), stream=streams.REQUESTS)
     assert len(app.iub_runtime.writer.on(streams.DECISIONS)) == 1
+
+
+async def test_provider_facts_are_decided_again_and_the_revision_is_published_once(app):
+    """A provider's facts (redelivered, and with a field a later version added) → one revision on its stream."""
+    from iub_contracts.facts import Guardian
+    from iub_contracts.messages import ProviderFactsRecorded
+    cid = uuid.uuid4()
+    at = NOW + dt.timedelta(days=1)
+    guardians = [Guardian(label=f"vårdnadshavare {i}", consent=True, recorded_by="sak-anna", recorded_at=at)
+                 for i in (1, 2)]
+    msg = ProviderFactsRecorded(
+        correlation_id=cid, occurred_at=at, event_id=uuid.uuid4(), case_id=cid, revision=1,
+        previous_outcome=Outcome.NEEDS_CONSENT, kommun="sala", insats_id="medling", level="anonymised",
+        channel=Channel.APP, request_day=NOW.date(),
+        facts=ApplicantFacts(stated_age=0, folkbokford_i_kommunen=True, guardians=guardians,
+                             other_facts={"garningspersonen_har_fyllt_12_ar": True}))
+    raw = msg.model_dump(mode="json") | {"added_by_a_later_version": "ignored"}
+    async with TestRedisBroker(app.broker) as br:
+        await br.publish(raw, stream=streams.PROVIDER_FACTS)
+        await br.publish(raw, stream=streams.PROVIDER_FACTS)
+    [revised] = app.iub_runtime.writer.on(streams.REVISIONS)
+    assert isinstance(revised, DecisionMade) and revised.revision == 1 and revised.case_id == cid
+    assert revised.decision.outcome is Outcome.ELIGIBLE and revised.previous_outcome is Outcome.NEEDS_CONSENT
+    assert app.iub_runtime.writer.on(streams.DECISIONS) == []  # a revision never poses as a first decision

@@ -52,16 +52,16 @@ async def test_a_redirect_from_the_callback_is_not_followed_even_by_a_client_tha
     async with Receiver() as inside, httpx.AsyncClient(follow_redirects=True) as client:
         for status in (301, 302, 303, 307, 308):
             async with Redirector(inside.url + "/internal", status) as out:
-                poster = SignedPoster(client, SECRET, retries=2, base_delay_s=0.01, timeout_s=2)
+                poster = SignedPoster(client, SECRET, timeout_s=2)
                 result = await AppCallbackDeliverer(poster, LOOPBACK).deliver(delivery(out.url))
                 assert not result.delivered and result.error == f"http_{status}"
-                assert out.hits == 1  # a refusal: not retried either
+                assert out.hits == 1 and not result.retryable  # a refusal: not retried either
         assert inside.requests == []
 
 
 async def test_the_address_is_checked_again_at_send_time():
     async with Receiver() as rx, httpx.AsyncClient() as client:
-        poster = SignedPoster(client, SECRET, retries=0, timeout_s=2)
+        poster = SignedPoster(client, SECRET, timeout_s=2)
         refused = await AppCallbackDeliverer(poster, []).deliver(delivery(rx.url + "/cb"))
         assert (refused.delivered, refused.error) == (False, "callback_address_refused")
         assert rx.requests == []

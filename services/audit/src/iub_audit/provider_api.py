@@ -105,8 +105,9 @@ def case_view(catalog: Catalog, row: CaseRow, revisions: list[dict[str, Any]],
     consent = CaseConsent(
         required=decision.consent.required if decision else None, state=decision.consent.state if decision else None,
         missing_from=decision.consent.missing_from if decision else [],
-        guardians=[GuardianConsent(guardian=g.label, given=g.consent, recorded_by=g.recorded_by,
-                                   recorded_at=g.recorded_at) for g in (facts.guardians or [])] if facts else [],
+        guardians=[GuardianConsent(guardian=f"vårdnadshavare {i}", label=g.label if individual else None,
+                                   given=g.consent, recorded_by=g.recorded_by, recorded_at=g.recorded_at)
+                   for i, g in enumerate(facts.guardians or [], start=1)] if facts else [],
         child_consent=row.child_consent)
     if individual:
         person = CasePerson(personnummer=row.personnummer)
