@@ -215,6 +215,38 @@ def followup_cmd(
     console.print("  ".join(f"{k} = {v}" for k, v in rep["legend"].items()))
 
 
+@audit_app.command("history-index")
+def history_index(database_url: str | None = DB_OPTION) -> None:
+    """Rebuild the history index (14 kap 3 § ends for has_had_insats villkor) in Redis from the audit store."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from iub_audit.carrying_out import individual_ends
+    from iub_contracts.facts import RecordedEnd
+    from iub_runtime import history
+
+    s = AuditSettings()
+    secret = history.secret_of(s.history_key, s.development())
+    if secret is None:
+        typer.echo("IUB_HISTORY_KEY saknas: historikindexet används inte", err=True)
+        raise typer.Exit(2)
+    ends = individual_ends(open_store(database_url).engine)
+    keep = s.retention_days()["individual"]
+
+    async def write() -> None:
+        r = aioredis.Redis.from_url(s.redis_url)
+        try:
+            for kommun, pnr, insats, unit, day in ends:
+                await history.record_end(r, secret, kommun, pnr, RecordedEnd(insats_id=insats, unit=unit, ended_on=day),
+                                         day + dt.timedelta(days=keep))
+        finally:
+            await r.aclose()
+
+    asyncio.run(write())
+    typer.echo(f"{len(ends)} avslut i historikindexet")
+
+
 def _followup_lines(rep: dict[str, Any]) -> list[tuple]:
     out = []
     for it in rep["insatser"]:

@@ -6,7 +6,9 @@ import os
 import secrets
 from pathlib import Path
 
-AUDIT_KEYS = {"IUB_AUDIT_CHAIN_KEY": "audit-chain.key", "IUB_AUDIT_LINK_KEY": "audit-link.key"}
+# the history key is shared by audit and eligibility (history index of 14 kap 3 § ends)
+AUDIT_KEYS = {"IUB_AUDIT_CHAIN_KEY": "audit-chain.key", "IUB_AUDIT_LINK_KEY": "audit-link.key",
+              "IUB_HISTORY_KEY": "history.key"}
 
 
 def local_audit_keys(var_dir: Path) -> dict[str, str]:

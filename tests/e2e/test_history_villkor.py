@@ -32,17 +32,29 @@ pytestmark = pytest.mark.e2e
 
 BRYGGAN = "Enhet Familjestöd Bryggan (sektor Öppenvård)"
 NEXUS = "Enhet Nexus (sektor Öppenvård)"
-KEYS = {"bryggan": "e2e-key-bryggan", "nexus": "e2e-key-nexus"}
+KEYS = {"bryggan": "e2e-key-bryggan", "nexus": "e2e-key-nexus", "cmv": "e2e-key-cmv", "mellerud": "e2e-key-mellerud"}
+CMV = ("jamtland-lansverksamheter", "cmv-stodsamtal-valdsutsatta")
+MELLERUD = ("mellerud", "radgivningssamtal")
 NOTE = "Kanariefågel 9f3a anteckning om familjen"
 HISTORY_KEY = "e2e-history-key-" + "k" * 32
 FIGURES: dict[str, int] = {}
 
 
 def _clients() -> str:
-    def provider(cid, unit):
-        return {"id": cid, "name": cid, "key_sha256": [hash_key(KEYS[cid])], "kommuner": ["ostersund"],
+    from iub_contracts.catalog_loader import default_catalog_dir, load_catalog
+
+    catalog = load_catalog(default_catalog_dir())
+
+    def provider(cid, unit, kommun="ostersund"):
+        return {"id": cid, "name": cid, "key_sha256": [hash_key(KEYS[cid])], "kommuner": [kommun],
                 "units": [unit], "operations": [Operation.PROVIDER_READ.value, Operation.PROVIDER_WRITE.value]}
-    return json.dumps({"clients": [provider("bryggan", BRYGGAN), provider("nexus", NEXUS)]})
+
+    def unit(k, i):
+        return catalog.kommun(k).insats(i).versions[-1].unit
+
+    return json.dumps({"clients": [provider("bryggan", BRYGGAN), provider("nexus", NEXUS),
+                                   provider("cmv", unit(*CMV), CMV[0]), provider("mellerud", unit(*MELLERUD),
+                                                                                 MELLERUD[0])]})
 
 
 @pytest.fixture(scope="module")
@@ -142,10 +154,45 @@ def test_the_window_edges_from_the_index(system, days, outcome):
     assert ended.isoformat() in json.dumps(got["decision"], ensure_ascii=False)
 
 
+def test_a_14_5_flow_and_14_4_counts_as_processes(system):
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    body = {"kommun": CMV[0], "insats_id": CMV[1], "channel": "app",
+            "facts": {"personnummer": _pnr(31), "legal_gender": "kvinna"}}
+    r = httpx.post(f"{system['base']}/v1/requests", json=body, timeout=10)
+    assert r.status_code == 202, r.text
+    h = {"Authorization": f"Bearer {KEYS['cmv']}"}
+
+    def case_id():
+        items = httpx.get(f"{system['audit']}/v1/provider/requests", headers=h, timeout=5).json()["items"]
+        return items[0]["case_id"] if items else None
+
+    wait_until(lambda: case_id() is not None, 30, what="the 14:5 case in the inbox")
+    cid = case_id()
+    assert cid != r.json()["request_id"]  # never the id the client got
+    url = f"{system['audit']}/v1/provider/requests/{cid}/events"
+    for ev in ({"kind": "start", "situation": "arbetssokande", "scales": {"maende": 2}},
+               {"kind": "contact", "form": "individual", "minutes": 45},
+               {"kind": "end", "end": "ended_early", "reason": "flyttat", "situation": "arbetssokande",
+                "scales": {"maende": 3}}):
+        got = httpx.post(url, json={"event_id": str(uuid.uuid4()), "date": today, **ev}, headers=h, timeout=10)
+        assert got.status_code == 201, got.text
+        FIGURES["anonymised events"] = FIGURES.get("anonymised events", 0) + 1
+    bad = httpx.post(url, json={"event_id": str(uuid.uuid4()), "date": today, "kind": "contact", "form": "phone",
+                                "minutes": 5, "note": NOTE}, headers=h, timeout=10)
+    assert bad.status_code == 409  # ended; and a note is never accepted at 14:5 anyway
+    hm = {"Authorization": f"Bearer {KEYS['mellerud']}"}
+    for topic, n in (("foraldraskap", 6), ("samlevnad", 2)):
+        c = httpx.post(f"{system['audit']}/v1/provider/advisory-counts", headers=hm, timeout=10,
+                       json={"event_id": str(uuid.uuid4()), "kommun": MELLERUD[0], "insats_id": MELLERUD[1],
+                             "date": today, "topic": topic, "channel": "telephony", "count": n})
+        assert c.status_code == 201, c.text
+        FIGURES["advisory counts"] = FIGURES.get("advisory counts", 0) + 1
+
+
 def test_the_canaries_are_found_nowhere_they_must_not_be(system):
     """Runs after the cases above: the personnummer and the note in no log, Redis key or 14:4–5 record."""
     logs = "".join(p.read_text(errors="replace") for p in (system["tmp"] / "logs").glob("*.log"))
-    pnrs = [_pnr(s) for s in (11, 12, 13)]
+    pnrs = [_pnr(s) for s in (11, 12, 13, 31)]
     searched = found = 0
     for canary in (*pnrs, NOTE):
         searched += 1

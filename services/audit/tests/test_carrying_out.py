@@ -288,6 +288,7 @@ def test_the_followup_of_the_test_data_is_suppressed_like_stats(client, store):
     cmv = client.get("/v1/followup", params={"kommun": "jamtland-lansverksamheter", "year": 2025, "format": "json"},
                      headers=h("board")).json()["insatser"][0]
     assert cmv["participants"] == 6 and cmv["outcome"]["completed"] == 6 and cmv["share_completed"] == 1.0
+    assert cmv["age_gender"]["column_totals"]["kvinna"] == 6  # as the 14:5 decision records documented it
     assert cmv["change_start_to_end"]["skala:maende"]["bättre"] == 5
     assert cmv["change_start_to_end"]["skala:maende"]["oförändrat"] == "<5"
     adv = client.get("/v1/followup", params={"kommun": "mellerud", "year": 2025, "format": "json"},
@@ -318,3 +319,35 @@ def test_the_followup_cli_prints_csv(client, store, store_url, monkeypatch):
     assert "ostersund,2025,biffsamtal,Enhet Familjestöd Bryggan (sektor Öppenvård),individual,participants,12" in lines
     assert any(",end:ended_early:flyttat,<5" in line for line in lines)
     print("\n".join(lines))  # the follow-up table of the test data (for the issue note)
+
+
+def test_the_history_index_is_rebuilt_from_the_store(client, store, store_url, clean_redis, monkeypatch):
+    from typer.testing import CliRunner
+
+    from iub_cli.main import app
+
+    cid = open_case(store, "ostersund", "biffsamtal", ADULT)
+    for body in (ev("start", D0), ev("end", D0 + dt.timedelta(days=2), end="completed")):
+        assert client.post(f"/v1/provider/requests/{cid}/events", json=body, headers=h("bryggan")).status_code == 201
+    monkeypatch.setenv("REDIS_URL", clean_redis)
+    res = CliRunner().invoke(app, ["audit", "history-index", "--database-url", store_url])
+    assert res.exit_code == 0, res.output
+    assert "1 avslut" in res.output
+
+    async def read():
+        r = aioredis.Redis.from_url(clean_redis)
+        try:
+            return await history.read_ends(r, history.secret_of(AuditSettings().history_key, False), "ostersund", PNR)
+        finally:
+            await r.aclose()
+
+    assert [(e.insats_id, e.ended_on) for e in asyncio.run(read())] == [("biffsamtal", D0 + dt.timedelta(days=2))]
+
+
+def test_gallring_takes_the_event_index_with_the_records(client, store):
+    from iub_audit.carrying_out import purge_events
+
+    cid = open_case(store, "ostersund", "biffsamtal", ADULT)
+    client.post(f"/v1/provider/requests/{cid}/events", json=ev("start", D0), headers=h("bryggan"))
+    assert purge_events(store.engine, {"individual": D0}) == 0  # the cutoff day itself is kept
+    assert purge_events(store.engine, {"individual": D0 + dt.timedelta(days=1)}) == 1

@@ -22,7 +22,7 @@ ADULT = ApplicantFacts(personnummer="198001019802", folkbokford_i_kommunen=True)
 
 
 def _decide(insats: str, history=(), facts: ApplicantFacts = ADULT):
-    return decide(CATALOG, "ostersund", insats, facts, ON, history)
+    return decide(CATALOG, "ostersund", insats, facts, ON, history=history)
 
 
 def test_booster_bryggan_after_biffsamtal_four_months_ago_is_eligible_from_the_records():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -62,11 +62,6 @@ class RuntimeSettings(BaseSettings):
         description="Networks (CIDR, JSON list) app callbacks may reach although not public, e.g. "
         '["127.0.0.0/8"] for local development and tests; plain http only to these. Default: none',
     )
-
-    history_key: SecretStr | None = Field(
-        default=None, validation_alias="IUB_HISTORY_KEY",
-        description="Secret shared by audit and eligibility: keyed hash of the personnummer in the history "
-        "index of 14 kap 3 § end records (has_had_insats villkor). Unset outside development: index off")
 
     def development(self) -> bool:
         """Explicit development mode: IUB_DEV_MODE, or a service's own (intake: IUB_AUTH_DISABLED)."""

@@ -23,6 +23,18 @@ class EventReplay(Exception):
     """The event id was used before for different content (409)."""
 
 
+def decision_body(engine: Engine, case_id: str) -> dict[str, Any] | None:
+    """The case's first decision record (its id is the case id), chained or still staged."""
+    from iub_audit.schema import records, staged
+
+    with engine.connect() as conn:
+        for t in (records, staged):
+            r = conn.execute(select(t.c.body).where(t.c.request_id == case_id, t.c.step == "decision")).first()
+            if r is not None and r[0]:
+                return json.loads(r[0])
+    return None
+
+
 def digest(body: Any) -> str:
     """SHA-256 of an input model's canonical JSON (what idempotency compares)."""
     return sha256_hex(canonical_json(body.model_dump(mode="json")))
@@ -88,10 +100,26 @@ def followup_rows(engine: Engine, kommun: str, year: int, insats_id: str | None 
     with engine.connect() as conn:
         for r in conn.execute(q):
             day = r.day if isinstance(r.day, dt.date) else dt.date.fromisoformat(str(r.day))
+            details = json.loads(r.details)
             if r.level == "individual":
                 band, gender = band_and_gender(r.personnummer, day)
-            else:
-                band, gender = r.age_band or "okänd", r.legal_gender or "okänt"
+            else:  # 14 kap 5 §: as documented in the decision record, carried on the event row
+                band = details.pop("age_band", None) or r.age_band or "okänd"
+                gender = details.pop("legal_gender", None) or r.legal_gender or "okänt"
             out.append(EventRow(case_id=r.case_id, insats_id=r.insats_id, unit=r.unit, level=r.level, kind=r.kind,
-                                day=day, details=json.loads(r.details), age_band=band, gender=gender))
+                                day=day, details=details, age_band=band, gender=gender))
     return out
+
+
+def individual_ends(engine: Engine) -> list[tuple[str, str, str, str, dt.date]]:
+    """(kommun, personnummer, insats, unit, end day) of every documented 14 kap 3 § end (not never_started)."""
+    from iub_audit.schema import cases
+
+    q = (select(case_events.c.kommun, cases.c.personnummer, case_events.c.insats_id, case_events.c.unit,
+                case_events.c.day, case_events.c.details)
+         .select_from(case_events.join(cases, cases.c.case_id == case_events.c.case_id))
+         .where(case_events.c.kind == "end", case_events.c.level == "individual", cases.c.personnummer.is_not(None)))
+    with engine.connect() as conn:
+        return [(r.kommun, r.personnummer, r.insats_id, r.unit,
+                 r.day if isinstance(r.day, dt.date) else dt.date.fromisoformat(str(r.day)))
+                for r in conn.execute(q) if json.loads(r.details).get("end") != "never_started"]

@@ -82,16 +82,22 @@ async def document_event(svc: Any, who: ClientConfig, case_id: str, ev: Carrying
                                      request_day(now), ev, [p["day"] for p in prior])
     if problems:
         raise Problem(422, "Ogiltig begäran", problems)
+    band, gender = row.age_band, row.legal_gender
+    if row.level == domain.ANONYMISED:  # de-identified facts as the decision record documented them (14 kap 5 §)
+        documented = await asyncio.to_thread(store_events.decision_body, engine, row.case_id) or {}
+        band, gender = documented.get("age_band", band), documented.get("legal_gender", gender)
     record = domain.event_record(row.level, case_id=row.case_id, kommun=row.kommun, insats_id=row.insats_id,
-                                 channel=row.channel, personnummer=row.personnummer, age_band=row.age_band,
-                                 legal_gender=row.legal_gender, ev=ev, keys=svc.link_keys)
+                                 channel=row.channel, personnummer=row.personnummer, age_band=band,
+                                 legal_gender=gender, ev=ev, keys=svc.link_keys)
     try:
         prepared = prepare(record)
     except PiiRefused as exc:  # the path names a field, never a value
         raise Problem(422, "Ogiltig begäran", [FieldProblem(field=exc.path, problem="personuppgifter")]) from None
     index = dict(event_id=str(ev.event_id), case_id=row.case_id, kommun=row.kommun, insats_id=row.insats_id,
                  unit=row.unit, level=row.level, kind=ev.kind, day=ev.date,
-                 details=_json(domain.details(ev, row.level)), body_sha256=digest)
+                 details=_json(domain.details(ev, row.level) | (
+                     {"age_band": band, "legal_gender": gender} if row.level == domain.ANONYMISED else {})),
+                 body_sha256=digest)
     status = STATUS_AFTER[ev.kind]
     try:
         created = await asyncio.to_thread(store_events.document, svc.store, row=index, item=prepared.item,
@@ -113,7 +119,7 @@ async def _index_end(svc: Any, row: CaseRow, ev: CarryingOutEventIn) -> None:
     try:
         await history.record_end(svc.rt.redis, secret, row.kommun, row.personnummer,
                                  RecordedEnd(insats_id=row.insats_id, unit=row.unit, ended_on=ev.date), keep_until)
-    except Exception as exc:  # noqa: BLE001 - `iub audit history-index` rebuilds it from the records
+    except Exception as exc:  # noqa: BLE001 - `iub audit history-index` rebuilds it from the event index
         log.warning("history_index_write_failed", error_type=type(exc).__name__)
 
 

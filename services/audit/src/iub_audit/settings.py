@@ -55,6 +55,10 @@ class AuditSettings(RuntimeSettings):
                                        description="Secret: keyed id of 14 kap 4–5 § records (rotate)")
     link_key_previous: SecretStr | None = Field(default=None, validation_alias="IUB_AUDIT_LINK_KEY_PREVIOUS",
                                                 description="The link key before rotation, for redeliveries only")
+    history_key: SecretStr | None = Field(
+        default=None, validation_alias="IUB_HISTORY_KEY",
+        description="Secret shared with eligibility: keyed hash of the personnummer in the history index of "
+        "14 kap 3 § end records (has_had_insats villkor). Unset outside development: index not written")
     checkpoint_path: str | None = Field(default=None, validation_alias="IUB_AUDIT_CHECKPOINT_PATH",
                                         description="Append-only file of signed checkpoints; verify reads it")
     checkpoint_interval_s: float = Field(default=300.0, gt=0, validation_alias="IUB_AUDIT_CHECKPOINT_INTERVAL_S",

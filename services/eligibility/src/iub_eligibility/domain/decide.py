@@ -128,8 +128,8 @@ def decide_version(
     insats_id: str,
     facts: ApplicantFacts,
     on: dt.date,
-    history: Sequence[RecordedEnd] = (),
     confirmed: Mapping[str, bool] | None = None,
+    history: Sequence[RecordedEnd] = (),
 ) -> Decision:
     """The decision for an insats version already picked (the body of ``decide``).
 
@@ -199,8 +199,8 @@ def confirmed_result(result: VillkorResult, met: bool) -> VillkorResult:
 
 def decide(
     catalog: Catalog, kommun: str, insats_id: str, facts: ApplicantFacts, on: dt.date,
-    history: Sequence[RecordedEnd] = (),
     confirmed: Mapping[str, bool] | None = None,
+    history: Sequence[RecordedEnd] = (),
 ) -> Decision | DecisionError:
     """Decide whether a person can get an insats without needs assessment on a date.
 
@@ -236,4 +236,4 @@ def decide(
             f"den {on.isoformat()}.",
             catalog,
         )
-    return decide_version(catalog, kommun_catalog, version, insats_id, facts, on, history, confirmed)
+    return decide_version(catalog, kommun_catalog, version, insats_id, facts, on, confirmed, history)

@@ -21,7 +21,7 @@ def evaluate_request(catalog: Catalog, request: RequestReceived, now: dt.datetim
     ``history``: the person's 14 kap 3 § end records in the kommun, read from audit's index.
     """
     on = request_day(request.received_at)
-    result = decide(catalog, request.kommun, request.insats_id, request.facts, on, history)
+    result = decide(catalog, request.kommun, request.insats_id, request.facts, on, history=history)
     decided_day = request_day(now)
     if isinstance(result, Decision) and decided_day != on:
         # A request is decided on the catalogue as it stood on the day it was received, even when
@@ -66,7 +66,7 @@ def evaluate_revision(catalog: Catalog, msg: ProviderFactsRecorded, now: dt.date
     """
     on = msg.request_day
     confirmed = {c.villkor_id: c.confirmed for c in msg.confirmations}
-    result = decide(catalog, msg.kommun, msg.insats_id, msg.facts, on, history, confirmed)
+    result = decide(catalog, msg.kommun, msg.insats_id, msg.facts, on, confirmed, history=history)
     is_decision = isinstance(result, Decision)
     facts = msg.facts
     gender = facts.legal_gender or (
