@@ -40,7 +40,7 @@ def confirm(villkor_id: str, ok: bool) -> VillkorConfirmation:
 
 
 def test_a_refuted_villkor_is_not_met_whatever_was_stated():
-    d = decide(CATALOG, "sala", "medling", medling(), DAY, {"garningsperson-fyllt-12": False})
+    d = decide(CATALOG, "sala", "medling", medling(), DAY, confirmed={"garningsperson-fyllt-12": False})
     assert d.outcome.value == "not_eligible_without_needs_assessment" and d.right_to_apply
     v = next(v for v in d.villkor if v.villkor_id == "garningsperson-fyllt-12")
     assert v.status.value == "not_met" and "Utföraren" in v.explanation
@@ -49,7 +49,7 @@ def test_a_refuted_villkor_is_not_met_whatever_was_stated():
 def test_a_confirmed_villkor_is_met_even_when_the_fact_was_not_given():
     unknown = medling(other_facts={})
     assert decide(CATALOG, "sala", "medling", unknown, DAY).outcome.value == "needs_facts"
-    d = decide(CATALOG, "sala", "medling", unknown, DAY, {"garningsperson-fyllt-12": True})
+    d = decide(CATALOG, "sala", "medling", unknown, DAY, confirmed={"garningsperson-fyllt-12": True})
     assert d.outcome.value == "needs_consent"  # consent is still missing: a confirmation is no outcome
 
 

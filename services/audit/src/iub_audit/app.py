@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from iub_audit import followup_page, insyn, insyn_log, provider_api, provider_events_api
+from iub_audit import followup_page, insyn, insyn_log, provider_api, provider_events_api, provider_web
 from iub_audit.service import AuditService, build_service
 from iub_audit.settings import AuditSettings
 from iub_contracts.api import FieldProblem
@@ -177,6 +177,9 @@ def create_api(settings: AuditSettings | None = None, registry: ClientRegistry |
     api.include_router(provider_api.build_router(lambda: svc, provider_guard, provider_events_api.case_events))
     api.include_router(provider_events_api.build_router(lambda: svc, provider_guard))
     api.include_router(followup_page.build_router(lambda: svc, provider_guard))
+    api.include_router(provider_web.build_router(lambda req: req.app, lambda: registry, provider_web.SessionStore(
+        lambda: svc.rt.redis, settings.provider_session_ttl_s), provider_web.web_settings(settings),
+        lambda: svc.rt.clock(), lambda: svc.catalog))
     api.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, titles=insyn.TITLES)  # before any parsing
     api.state.service = svc
     return api

@@ -69,6 +69,23 @@ class AuditSettings(RuntimeSettings):
                                       description="Period of the information-coverage gauges on /metrics")
     coverage_refresh_s: float = Field(default=60.0, gt=0, validation_alias="IUB_AUDIT_COVERAGE_REFRESH_S",
                                       description="How often the coverage gauges are recomputed")
+    provider_session_ttl_s: int = Field(
+        default=8 * 3600, ge=60, validation_alias="IUB_PROVIDER_SESSION_TTL_S",
+        description="Provider web page: a session ends after this many seconds without use")
+    provider_cookie_secure: bool = Field(
+        default=True, validation_alias="IUB_PROVIDER_COOKIE_SECURE",
+        description="Provider web page: the session cookie only over HTTPS (false only for plain-HTTP tests)")
+    provider_sso_header: str | None = Field(
+        default=None, validation_alias="IUB_PROVIDER_SSO_HEADER",
+        description="Provider web page behind single sign-on: the header naming the signed-in user, set by the "
+        "kommun's OIDC reverse proxy (e.g. X-Auth-Request-Email from oauth2-proxy); unset: sign-in with the key")
+    provider_sso_trusted_proxies: list[str] = Field(
+        default_factory=list, validation_alias="IUB_PROVIDER_SSO_TRUSTED_PROXIES",
+        description="Peer addresses whose SSO header is believed (the proxy's address); from any other peer "
+        "the header is ignored")
+    provider_sso_users: dict[str, str] = Field(
+        default_factory=dict, validation_alias="IUB_PROVIDER_SSO_USERS",
+        description="SSO user -> provider client id (JSON), e.g. {\"anna@sala.se\": \"sala-medling\"}")
 
     def _secret(self, value: SecretStr | None, file: str | None, dev: str, name: str) -> str:
         raw = Path(file).read_text(encoding="utf-8").strip() if file else (value.get_secret_value() if value else "")
