@@ -31,7 +31,8 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 def test_schemathesis_with_every_check_finds_nothing(service, clean_redis, tmp_path):
     key = new_key()
     clients = {"clients": [{"id": "checker", "name": "checker", "key_sha256": [hash_key(key)], "kommuner": ["*"],
-                            "operations": [o.value for o in Operation], "rate_per_minute": 10**9,
+                            "operations": [o.value for o in Operation if not o.value.startswith("provider:")],
+                            "rate_per_minute": 10**9,
                             "webhook_secret": generate()}]}
     (tmp_path / "clients.json").write_text(json.dumps(clients))
     port = free_port()

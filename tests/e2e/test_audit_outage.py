@@ -122,11 +122,18 @@ def run_outage(name: str, extra_env: dict[str, str], break_store: Callable[[], N
         stop_system(running)
 
 
-def test_postgresql_read_only_for_40_s(postgres_url, _postgres_server_url):
+def test_postgresql_read_only_for_40_s(_postgres_server_url):
+    import uuid
+
     import psycopg
 
     admin = _postgres_server_url.replace("postgresql+psycopg://", "postgresql://")
-    db = postgres_url.rsplit("/", 1)[1]
+    # a database of its own: the session's shared one holds other tests' records, and this test
+    # counts every record and makes the whole database read-only
+    db = f"iub_outage_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db}"')
+    postgres_url = f"{admin.rpartition('/')[0]}/{db}"
 
     def set_read_only(on: bool) -> None:
         with psycopg.connect(admin, autocommit=True) as conn:
@@ -140,6 +147,8 @@ def test_postgresql_read_only_for_40_s(postgres_url, _postgres_server_url):
                    lambda: set_read_only(True), lambda: set_read_only(False), lambda: postgres_counts(postgres_url))
     finally:
         set_read_only(False)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 @pytest.fixture

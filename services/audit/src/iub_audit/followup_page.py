@@ -5,7 +5,6 @@ in Swedish, with charts drawn server-side as inline SVG (no script, no CDN, work
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Callable
 from html import escape
 from typing import Any
@@ -16,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from iub_audit.carrying_out import followup_rows
 from iub_audit.domain.followup import followup
 from iub_audit.insyn import AuthFirstRoute, Guard, Problem, problem_responses
+from iub_contracts.api import FieldProblem
 from iub_runtime.auth import ClientConfig, Operation
 
 MONTH_NAMES = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
@@ -128,7 +128,11 @@ def build_router(get_svc: Callable[[], Any], guard: Guard) -> APIRouter:
     """GET /v1/followup: HTML for the board (JSON with format=json); client scoped to its kommuner."""
     router = APIRouter(tags=["uppföljning"], route_class=AuthFirstRoute)
 
-    @router.get("/v1/followup", response_class=HTMLResponse, responses=problem_responses(401, 403, 422, 429, 503))
+    @router.get("/v1/followup", response_class=HTMLResponse,
+                responses={200: {"description": "The follow-up: HTML for the board, JSON with format=json",
+                                 "content": {"text/html": {"schema": {"type": "string"}},
+                                             "application/json": {"schema": {"type": "object"}}}},
+                           **problem_responses(401, 403, 404, 422, 429, 503)})
     async def page(kommun: str = Query(..., pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80),
                    year: int = Query(..., ge=2025, le=2100),
                    insats: str | None = Query(None, pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=120),
@@ -138,8 +142,9 @@ def build_router(get_svc: Callable[[], Any], guard: Guard) -> APIRouter:
         if not who.may(Operation.FOLLOWUP_READ, kommun):
             raise Problem(403, "Klienten har inte behörighet för kommunen")
         svc = get_svc()
-        if year > dt.datetime.now(dt.UTC).year + 1:
-            raise Problem(422, "Ogiltig begäran")
+        if svc.catalog.kommun(kommun) is None:
+            raise Problem(404, "Okänd kommun", [FieldProblem(field="kommun", problem="finns inte i katalogen")])
+        # a year with nothing documented yet (a future one too) is an empty follow-up, not an error
         rep = await asyncio.to_thread(report, svc.store.engine, svc.catalog, kommun, year, insats)
         if format == "json":
             return JSONResponse(rep, headers={"Cache-Control": "no-store"})
